@@ -1,0 +1,130 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"davit/agent/httpapi"
+	"davit/raftstore"
+
+	"github.com/coreos/go-systemd/v22/daemon"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Agent is one davit daemon. Create it with New, run it with Run.
+type Agent struct {
+	cfg     Config
+	log     *slog.Logger
+	store   *raftstore.Store
+	api     *httpapi.Server
+	reg     *prometheus.Registry
+	http    *http.Server
+	ln      net.Listener
+	started time.Time
+	token   string
+
+	wg   sync.WaitGroup
+	stop context.CancelFunc
+}
+
+// New opens the agent's state and binds its listeners. It does not serve
+// yet; Run does. On error everything New opened is closed again.
+func New(cfg Config, log *slog.Logger) (a *Agent, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	a = &Agent{cfg: cfg, log: log, reg: prometheus.NewRegistry(), started: time.Now()}
+	defer func() {
+		if err != nil {
+			a.closeAll()
+		}
+	}()
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if a.token, err = loadOrCreateToken(filepath.Join(cfg.DataDir, "join-token"), cfg.JoinToken); err != nil {
+		return nil, err
+	}
+	if a.ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		return nil, fmt.Errorf("listen http %s: %w", cfg.HTTPAddr, err)
+	}
+	if a.store, err = a.openStore(); err != nil {
+		return nil, err
+	}
+	a.reg.MustRegister(newStoreCollector(a.store))
+	apiCfg := httpapi.DefaultConfig()
+	apiCfg.MaxBodyBytes, apiCfg.Logger = cfg.MaxBodyBytes, log
+	a.api = httpapi.New(apiCfg, &backend{a: a}, a, &admitter{store: a.store}, a.reg)
+	a.mountInternal()
+	a.http = &http.Server{Handler: a.api.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	return a, nil
+}
+
+// Run serves until ctx ends (SIGTERM), then shuts down cleanly.
+func (a *Agent) Run(ctx context.Context) error {
+	ctx, a.stop = context.WithCancel(ctx)
+	defer a.stop()
+	serveErr := make(chan error, 1)
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := a.http.Serve(a.ln); !errors.Is(err, http.ErrServerClosed) {
+			serveErr <- fmt.Errorf("serve http: %w", err)
+		}
+	}()
+	if err := a.joinIfAsked(ctx); err != nil {
+		a.shutdown()
+		return err
+	}
+	a.startLoops(ctx)
+	a.log.Info("agent serving", "node", a.cfg.NodeName, "http", a.ln.Addr().String(), "raft", a.cfg.RaftAddr,
+		"dataDir", a.cfg.DataDir, "version", a.cfg.Version)
+	if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
+		a.log.Warn("sd_notify failed", "err", err)
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+	}
+	_, _ = daemon.SdNotify(false, daemon.SdNotifyStopping)
+	a.shutdown()
+	return err
+}
+
+// HTTPAddr is the address the API listens on (useful with port 0).
+func (a *Agent) HTTPAddr() string { return a.ln.Addr().String() }
+
+func (a *Agent) shutdown() {
+	if a.stop != nil {
+		a.stop()
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = a.http.Shutdown(sctx) // ends idle connections; watches end with their contexts
+	a.wg.Wait()
+	a.closeAll()
+	a.log.Info("agent stopped")
+}
+
+func (a *Agent) closeAll() {
+	if a.store != nil {
+		if err := a.store.Close(); err != nil {
+			a.log.Warn("close store", "err", err)
+		}
+		a.store = nil
+	}
+	if a.ln != nil {
+		_ = a.ln.Close()
+	}
+}

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+func main() {
+	bin := flag.String("davit", "bin/davit", "path of the davit binary to benchmark")
+	dur := flag.Duration("duration", 5*time.Second, "how long each measurement runs")
+	clients := flag.Int("clients", 64, "concurrent clients")
+	flag.Parse()
+	if err := run(*bin, *dur, *clients); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(bin string, d time.Duration, clients int) error {
+	dir, err := os.MkdirTemp("", "davit-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	fmt.Println("== Raft writes, single node ==")
+	httpRate, size, err := httpWrites(bin, filepath.Join(dir, "agent"), d, clients)
+	if err != nil {
+		return fmt.Errorf("http writes: %w", err)
+	}
+	nodes, leader, err := startBareCluster(filepath.Join(dir, "bare1"), 1)
+	if err != nil {
+		return fmt.Errorf("bare raft: %w", err)
+	}
+	bareRate := bareApplies(leader, size, clients, d)
+	for _, n := range nodes {
+		n.close()
+	}
+	fmt.Printf("davit HTTP API writes/s (%d clients):   %10.0f\n", clients, httpRate)
+	fmt.Printf("bare hashicorp/raft applies/s (%d B):  %10.0f\n", size, bareRate)
+	fmt.Printf("ratio davit/bare:                       %10.2f\n", httpRate/bareRate)
+	return nil
+}
