@@ -31,6 +31,8 @@ type Agent struct {
 	ln      net.Listener
 	started time.Time
 	token   string
+	peers   *http.Client
+	beats   heartbeats
 
 	wg   sync.WaitGroup
 	stop context.CancelFunc
@@ -45,7 +47,8 @@ func New(cfg Config, log *slog.Logger) (a *Agent, err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	a = &Agent{cfg: cfg, log: log, reg: prometheus.NewRegistry(), started: time.Now()}
+	a = &Agent{cfg: cfg, log: log, reg: prometheus.NewRegistry(), started: time.Now(),
+		peers: &http.Client{Timeout: 15 * time.Second}}
 	defer func() {
 		if err != nil {
 			a.closeAll()

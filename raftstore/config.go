@@ -104,8 +104,10 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Validate reports the first unusable field, naming it and its value.
+// Validate reports the first unusable field, naming it and its value. Zero
+// knobs are taken as their defaults, as New does.
 func (c Config) Validate() error {
+	c = c.withDefaults()
 	bad := func(field string, value any, why string) error {
 		return fmt.Errorf("raftstore: config %s %v: %s: %w", field, value, why, ErrInvalidConfig)
 	}

@@ -22,8 +22,8 @@ type Status struct {
 
 // StatusDetails names the object and lists every field error.
 type StatusDetails struct {
-	Kind   string          `json:"kind,omitempty"`
-	Name   string          `json:"name,omitempty"`
+	Kind   string           `json:"kind,omitempty"`
+	Name   string           `json:"name,omitempty"`
 	Causes []api.FieldError `json:"causes,omitempty"`
 }
 
