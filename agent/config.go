@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -32,9 +33,11 @@ type Config struct {
 	// MaxBodyBytes caps request bodies of the resource API (413 above it).
 	MaxBodyBytes int64 `json:"maxBodyBytes"`
 	// WriteTimeout bounds how long a write waits for a leader (503 after).
-	WriteTimeout time.Duration `json:"writeTimeout"`
+	WriteTimeout Duration `json:"writeTimeout"`
 	// SnapshotThreshold is the number of log entries between snapshots.
 	SnapshotThreshold uint64 `json:"snapshotThreshold"`
+	// SnapshotInterval is how often Raft checks whether to snapshot.
+	SnapshotInterval Duration `json:"snapshotInterval"`
 	// Version is the agent's version, reported in status and its Node.
 	Version string `json:"-"`
 }
@@ -54,8 +57,9 @@ func DefaultConfig() Config {
 		LogLevel:          "info",
 		LogFormat:         "text",
 		MaxBodyBytes:      8 << 20,
-		WriteTimeout:      10 * time.Second,
+		WriteTimeout:      Duration{10 * time.Second},
 		SnapshotThreshold: 8192,
+		SnapshotInterval:  Duration{30 * time.Second},
 		Version:           "dev",
 	}
 }
@@ -110,3 +114,23 @@ func (c *Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Duration is a time.Duration that reads "30s" from the config file.
+type Duration struct{ time.Duration }
+
+// UnmarshalJSON accepts a Go duration string or a number of nanoseconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		v, err := time.ParseDuration(s)
+		if err != nil {
+			return fmt.Errorf("duration %q: %w", s, err)
+		}
+		d.Duration = v
+		return nil
+	}
+	return json.Unmarshal(b, &d.Duration)
+}
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }

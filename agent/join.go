@@ -97,7 +97,7 @@ func (a *Agent) handleJoin(w http.ResponseWriter, r *http.Request) {
 		a.forwardToLeader(w, r, req)
 		return
 	}
-	voter, err := a.addMember(req)
+	voter, err := a.addMember(r.Context(), req)
 	if err != nil {
 		httpError(w, http.StatusServiceUnavailable, "ServiceUnavailable", "add member: "+err.Error())
 		return
@@ -108,7 +108,7 @@ func (a *Agent) handleJoin(w http.ResponseWriter, r *http.Request) {
 
 // addMember adds req as a voter while there are fewer than maxVoters, else
 // as a non-voter (autopilot promotes non-voters when voters die).
-func (a *Agent) addMember(req JoinRequest) (bool, error) {
+func (a *Agent) addMember(ctx context.Context, req JoinRequest) (bool, error) {
 	servers, err := a.store.Servers()
 	if err != nil {
 		return false, err
@@ -123,9 +123,9 @@ func (a *Agent) addMember(req JoinRequest) (bool, error) {
 		}
 	}
 	if voters < maxVoters {
-		return true, a.store.AddVoter(req.NodeName, req.RaftAddr)
+		return true, a.store.AddVoter(ctx, req.NodeName, req.RaftAddr)
 	}
-	return false, a.store.AddNonvoter(req.NodeName, req.RaftAddr)
+	return false, a.store.AddNonvoter(ctx, req.NodeName, req.RaftAddr)
 }
 
 func (a *Agent) forwardToLeader(w http.ResponseWriter, r *http.Request, req JoinRequest) {

@@ -62,7 +62,7 @@ func (a *Agent) handleRemoveMember(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := r.PathValue("name")
-	if err := a.store.RemoveServer(name); err != nil {
+	if err := a.store.RemoveServer(r.Context(), name); err != nil {
 		httpError(w, http.StatusServiceUnavailable, "ServiceUnavailable", "remove member "+name+": "+err.Error())
 		return
 	}

@@ -14,7 +14,7 @@ import (
 // index; this agent then waits until it has applied that far. Without a
 // reachable leader it fails with errNoLeader, never with stale data.
 func (a *Agent) consistentRead(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, a.cfg.WriteTimeout)
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.WriteTimeout.Duration)
 	defer cancel()
 	index, err := a.readIndex(ctx)
 	if err != nil {

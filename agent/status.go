@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"davit/api"
 	"davit/raftstore"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,6 +23,7 @@ func (a *Agent) openStore() (*raftstore.Store, error) {
 	rc.Bootstrap = a.cfg.Join == ""
 	rc.SnapshotThreshold = a.cfg.SnapshotThreshold
 	rc.TrailingLogs = a.cfg.SnapshotThreshold
+	rc.SnapshotInterval = a.cfg.SnapshotInterval.Duration
 	rc.Logger = a.log.With("component", "raft")
 	s, err := raftstore.New(rc)
 	if err != nil {
@@ -96,8 +98,9 @@ func newStoreCollector(s *raftstore.Store) *storeCollector {
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.objects; ch <- c.applied }
 
 func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
-	for kind, n := range c.s.Counts() {
-		ch <- prometheus.MustNewConstMetric(c.objects, prometheus.GaugeValue, float64(n), kind)
+	for _, k := range api.Kinds() {
+		objs, _ := c.s.List(k.Kind, "", nil)
+		ch <- prometheus.MustNewConstMetric(c.objects, prometheus.GaugeValue, float64(len(objs)), k.Kind)
 	}
 	ch <- prometheus.MustNewConstMetric(c.applied, prometheus.GaugeValue, float64(c.s.AppliedIndex()))
 }

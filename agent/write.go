@@ -25,7 +25,7 @@ func (a *Agent) apply(ctx context.Context, cmd raftstore.Command) (*raftstore.Re
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, a.cfg.WriteTimeout)
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.WriteTimeout.Duration)
 	defer cancel()
 	var last error
 	for {

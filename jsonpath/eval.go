@@ -6,6 +6,10 @@ import (
 	"sort"
 )
 
+// maxResults bounds the values one expression may produce, so that a
+// template like {..........} cannot exhaust memory.
+const maxResults = 1 << 20
+
 // evaluator applies chains to values.
 type evaluator struct {
 	allowMissing bool
@@ -17,6 +21,9 @@ func (e evaluator) chain(c *chain, in []any) ([]any, error) {
 		next, err := e.step(s, cur)
 		if err != nil {
 			return nil, err
+		}
+		if len(next) > maxResults {
+			return nil, fmt.Errorf("expression yields more than %d values", maxResults)
 		}
 		cur = next
 	}
@@ -30,7 +37,9 @@ func (e evaluator) step(s step, in []any) ([]any, error) {
 	case recursiveStep:
 		var out []any
 		for _, v := range in {
-			out = descend(v, out)
+			if out = descend(v, out); len(out) > maxResults {
+				break // chain reports it
+			}
 		}
 		return out, nil
 	case wildcardStep:
@@ -194,6 +203,9 @@ func (e evaluator) keep(s filterStep, item any) (bool, error) {
 func descend(v any, out []any) []any {
 	out = append(out, v)
 	for _, c := range children(v) {
+		if len(out) > maxResults {
+			break
+		}
 		out = descend(c, out)
 	}
 	return out

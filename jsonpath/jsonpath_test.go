@@ -187,3 +187,8 @@ func TestFindResultsRange(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, [][]any{{"disk-a"}, {"\n"}, {"disk-b"}, {"\n"}}, res)
 }
+
+func TestResultLimit(t *testing.T) {
+	_, err := run(t, "{........................................}", decode(t, doc), true)
+	assert.ErrorContains(t, err, "more than")
+}

@@ -146,3 +146,7 @@ func generic(v any) (any, error) {
 	}
 	return out, nil
 }
+
+// FormatValue prints one decoded JSON value as a template prints a result:
+// strings raw, maps and lists as compact JSON, null as "null".
+func FormatValue(v any) (string, error) { return format(v) }

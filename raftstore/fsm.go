@@ -142,7 +142,7 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 // history and ends every open watch with ErrExpired.
 func (f *fsm) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
-	db, index, err := readSnapshot(f.state, rc)
+	db, index, err := readSnapshot(f.state, rc, f.state.index())
 	if err != nil {
 		return fmt.Errorf("restore snapshot: %w", err)
 	}

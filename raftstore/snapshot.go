@@ -78,9 +78,13 @@ func (fs *fsmSnapshot) write(w io.Writer) error {
 // Release does nothing: the snapshot holds no resources but memory.
 func (fs *fsmSnapshot) Release() {}
 
-// readSnapshot builds a new database from a snapshot written by Persist and
-// returns it with the snapshot's applied index.
-func readSnapshot(s *state, r io.Reader) (*memdb.MemDB, uint64, error) {
+// readSnapshot builds a new database from a snapshot written by Persist. Its
+// applied index is the snapshot's, except when that is not above prev (the
+// index of the state it replaces, 0 at start-up): then it is prev+1, so that
+// every resourceVersion handed out before the restore is older than the new
+// state and a watch from one expires. No later entry can have that index:
+// Raft places a restore above its last index.
+func readSnapshot(s *state, r io.Reader, prev uint64) (*memdb.MemDB, uint64, error) {
 	dec := json.NewDecoder(bufio.NewReaderSize(r, 64<<10))
 	var h snapshotHeader
 	if err := dec.Decode(&h); err != nil {
@@ -102,16 +106,23 @@ func readSnapshot(s *state, r io.Reader) (*memdb.MemDB, uint64, error) {
 		} else if err != nil {
 			return nil, 0, fmt.Errorf("read object %d: %w", n, err)
 		}
-		if _, ok := s.kinds[line.Kind]; !ok || line.Object == nil {
+		if _, ok := s.kinds[line.Kind]; !ok {
 			return nil, 0, fmt.Errorf("object %d: kind %q: %w", n, line.Kind, ErrUnknownKind)
+		}
+		if line.Object == nil || line.Object.Metadata.Name == "" {
+			return nil, 0, fmt.Errorf("object %d of kind %s: no object or no name", n, line.Kind)
 		}
 		if err := txn.Insert(line.Kind, newRecord(line.Object)); err != nil {
 			return nil, 0, fmt.Errorf("insert object %d: %w", n, err)
 		}
 	}
-	if err := setTxnIndex(txn, h.Index); err != nil {
+	index := h.Index
+	if prev > 0 && prev >= index {
+		index = prev + 1
+	}
+	if err := setTxnIndex(txn, index); err != nil {
 		return nil, 0, err
 	}
 	txn.Commit()
-	return db, h.Index, nil
+	return db, index, nil
 }

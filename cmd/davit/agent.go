@@ -32,6 +32,10 @@ func agentCommand() *cli.Command {
 			str("join-token", "DAVIT_JOIN_TOKEN", "", "the cluster's join token (`davit cluster token` prints it)"),
 			str("log-level", "DAVIT_LOG_LEVEL", def.LogLevel, "debug, info, warn or error"),
 			str("log-format", "DAVIT_LOG_FORMAT", def.LogFormat, "text or json"),
+			&cli.Uint64Flag{Name: "snapshot-threshold", EnvVars: []string{"DAVIT_SNAPSHOT_THRESHOLD"},
+				Value: def.SnapshotThreshold, Usage: "Raft log entries between snapshots"},
+			&cli.DurationFlag{Name: "snapshot-interval", EnvVars: []string{"DAVIT_SNAPSHOT_INTERVAL"},
+				Value: def.SnapshotInterval.Duration, Usage: "how often Raft checks whether to snapshot"},
 		},
 		Action: func(c *cli.Context) error {
 			cfg, err := agentConfig(c)
@@ -78,5 +82,11 @@ func agentConfig(c *cli.Context) (agent.Config, error) {
 	set("join-token", &cfg.JoinToken)
 	set("log-level", &cfg.LogLevel)
 	set("log-format", &cfg.LogFormat)
+	if c.IsSet("snapshot-threshold") || cfg.SnapshotThreshold == 0 {
+		cfg.SnapshotThreshold = c.Uint64("snapshot-threshold")
+	}
+	if c.IsSet("snapshot-interval") || cfg.SnapshotInterval.Duration == 0 {
+		cfg.SnapshotInterval.Duration = c.Duration("snapshot-interval")
+	}
 	return cfg, cfg.Validate()
 }
