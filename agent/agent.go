@@ -58,12 +58,16 @@ func New(cfg Config, log *slog.Logger) (a *Agent, err error) {
 	if a.token, err = loadOrCreateToken(filepath.Join(cfg.DataDir, "join-token"), cfg.JoinToken); err != nil {
 		return nil, err
 	}
-	if a.ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
 		return nil, fmt.Errorf("listen http %s: %w", cfg.HTTPAddr, err)
 	}
-	if a.store, err = a.openStore(); err != nil {
+	a.ln = ln
+	store, err := a.openStore()
+	if err != nil {
 		return nil, err
 	}
+	a.store = store
 	a.reg.MustRegister(newStoreCollector(a.store))
 	apiCfg := httpapi.DefaultConfig()
 	apiCfg.MaxBodyBytes, apiCfg.Logger = cfg.MaxBodyBytes, log

@@ -23,7 +23,8 @@ func TestConfigFileAndValidation(t *testing.T) {
 	assert.Equal(t, "127.0.0.1:1", c.AdvertiseHTTP, "advertise defaults to the listen address")
 
 	require.NoError(t, os.WriteFile(f, []byte("dataDirr: /tmp/x\n"), 0o600))
-	err := DefaultConfig().LoadFile(f)
+	c2 := DefaultConfig()
+	err := c2.LoadFile(f)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "dataDirr")
 

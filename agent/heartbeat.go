@@ -23,30 +23,62 @@ const (
 // heard from. It is reset when this agent becomes leader.
 type heartbeats struct {
 	mu      sync.Mutex
-	last    map[string]time.Time
+	last    map[string]beat
 	elected time.Time
+}
+
+// beat is the last heartbeat of a node: when, and its Raft progress.
+type beat struct {
+	at    time.Time
+	term  uint64
+	index uint64
+}
+
+// heartbeat is the body of POST /v1/internal/heartbeat.
+type heartbeat struct {
+	Node  string `json:"node"`
+	Term  uint64 `json:"term"`
+	Index uint64 `json:"index"`
 }
 
 func (h *heartbeats) reset(now time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.last, h.elected = map[string]time.Time{}, now
+	h.last, h.elected = map[string]beat{}, now
 }
 
-func (h *heartbeats) beat(node string, now time.Time) {
+func (h *heartbeats) beat(node string, now time.Time) { h.record(heartbeat{Node: node}, now) }
+
+func (h *heartbeats) record(hb heartbeat, now time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.last == nil {
-		h.last = map[string]time.Time{}
+		h.last = map[string]beat{}
 	}
-	h.last[node] = now
+	h.last[hb.Node] = beat{at: now, term: hb.Term, index: hb.Index}
+}
+
+// get returns node's last heartbeat.
+func (h *heartbeats) get(node string) (beat, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	b, ok := h.last[node]
+	return b, ok
+}
+
+// electedAt is when this agent last became leader.
+func (h *heartbeats) electedAt() time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.elected
 }
 
 // readiness says what the Ready condition of node should be at now.
 func (h *heartbeats) readiness(node string, now time.Time) (status, reason, msg string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	t, ok := h.last[node]
+	b, ok := h.last[node]
+	t := b.at
 	switch {
 	case ok && now.Sub(t) <= nodeGrace:
 		return "True", "AgentReady", "agent is posting heartbeats"
@@ -70,8 +102,9 @@ func (a *Agent) sendHeartbeat(ctx context.Context) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, heartbeatEvery)
 	defer cancel()
-	if _, err := postJSON(ctx, a.peerClient(), addr, "/v1/internal/heartbeat", a.token,
-		map[string]string{"node": a.cfg.NodeName}); err != nil {
+	st := a.store.Stats()
+	hb := heartbeat{Node: a.cfg.NodeName, Term: st.Term, Index: st.LastIndex}
+	if _, err := postJSON(ctx, a.peerClient(), addr, "/v1/internal/heartbeat", a.token, hb); err != nil {
 		a.log.Debug("heartbeat failed", "leader", addr, "err", err)
 	}
 }
@@ -85,12 +118,12 @@ func (a *Agent) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusServiceUnavailable, "NotLeader", "this member is not the leader")
 		return
 	}
-	var hb struct{ Node string }
+	var hb heartbeat
 	if err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&hb); err != nil || hb.Node == "" {
 		httpError(w, http.StatusBadRequest, "BadRequest", "heartbeat needs a node name")
 		return
 	}
-	a.beats.beat(hb.Node, time.Now())
+	a.beats.record(hb, time.Now())
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -126,6 +159,6 @@ func findCondition(conds []condition, typ string) *condition {
 func (h *heartbeats) lastSeen(node string) (time.Time, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	t, ok := h.last[node]
-	return t, ok
+	b, ok := h.last[node]
+	return b.at, ok
 }

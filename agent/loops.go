@@ -55,6 +55,13 @@ func (a *Agent) leaderLoop(ctx context.Context) {
 	defer tick.Stop()
 	leading, bootstrapped := false, false
 	var lastConds time.Time
+	pilot := a.newAutopilot()
+	stopPilot := func() {
+		if leading {
+			<-pilot.Stop()
+		}
+	}
+	defer stopPilot()
 	for {
 		select {
 		case <-ctx.Done():
@@ -62,12 +69,14 @@ func (a *Agent) leaderLoop(ctx context.Context) {
 		case <-tick.C:
 		}
 		if !a.store.IsLeader() {
+			stopPilot()
 			leading = false
 			continue
 		}
 		if !leading {
 			leading, bootstrapped = true, false
 			a.beats.reset(time.Now())
+			pilot.Start(ctx)
 			a.log.Info("became leader", "node", a.cfg.NodeName)
 		}
 		if !bootstrapped {

@@ -32,6 +32,9 @@ type FieldError struct {
 }
 
 func (e FieldError) Error() string {
+	if e.Type == ErrUnknownField || e.Type == ErrWrongType {
+		return e.Field + ": " + e.Detail // "spec.cpu.corse: unknown field"
+	}
 	if e.Value != "" {
 		return fmt.Sprintf("%s: %s: %q: %s", e.Field, e.Type, e.Value, e.Detail)
 	}

@@ -16,8 +16,8 @@ const (
 	specialNodeRoles  = "nodeRoles"
 )
 
-// Node role label prefixes, as kubectl reads them, plus davit's own.
-var rolePrefixes = []string{"node-role.kubernetes.io/", "node-role.davit.io/"}
+// rolePrefixes are the node role label prefixes: kubectl's and davit's.
+func rolePrefixes() []string { return []string{"node-role.kubernetes.io/", "node-role.davit.io/"} }
 
 // column is a compiled printer column.
 type column struct {
@@ -119,7 +119,7 @@ func nodeRoles(obj map[string]any) string {
 	labels := nested(obj, "metadata", "labels")
 	set := map[string]bool{}
 	for k, v := range labels {
-		for _, p := range rolePrefixes {
+		for _, p := range rolePrefixes() {
 			if role, ok := strings.CutPrefix(k, p); ok && role != "" {
 				set[role] = true
 			}

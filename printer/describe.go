@@ -48,6 +48,18 @@ func Describe(w io.Writer, obj *api.Object) error {
 	return tw.Flush()
 }
 
+// DescribeFields prints any decoded JSON object as describe prints a spec:
+// "Key:  value" lines in key order, nested blocks indented.
+func DescribeFields(w io.Writer, m map[string]any) error {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	d := &describer{w: tw}
+	d.fields(0, m)
+	if d.err != nil {
+		return d.err
+	}
+	return tw.Flush()
+}
+
 // describer writes indented lines through a tabwriter and keeps the first
 // write error.
 type describer struct {

@@ -29,8 +29,11 @@ func startCluster(t *testing.T, n int, edit func(*Config)) []*Store {
 		nodes = append(nodes, s)
 	}
 	for _, s := range nodes {
-		require.Eventually(t, func() bool { _, id := s.Leader(); return id == "n1" },
-			5*time.Second, 10*time.Millisecond, "%s does not know the leader", s.NodeID())
+		require.Eventually(t, func() bool {
+			servers, err := s.Servers()
+			_, id := s.Leader()
+			return err == nil && len(servers) == n && id == "n1"
+		}, 5*time.Second, 10*time.Millisecond, "%s does not know the cluster", s.NodeID())
 	}
 	return nodes
 }
@@ -118,7 +121,9 @@ func TestLaggingFollowerCatchesUpBySnapshot(t *testing.T) {
 	eventuallyHas(t, lagging, "vm59", last.Index)
 	objs, _ := lagging.List("vm", "", nil)
 	assert.Len(t, objs, 61)
-	assert.GreaterOrEqual(t, lagging.Stats().LastSnapshotIndex, snap, "installed the leader's snapshot")
+	// Raft records the installed snapshot just after the FSM restored it.
+	require.Eventually(t, func() bool { return lagging.Stats().LastSnapshotIndex >= snap },
+		5*time.Second, 10*time.Millisecond, "installed the leader's snapshot")
 
 	// It keeps following afterwards.
 	after := apply(t, leader, PutCommand("vm", vm("after", `{}`)))

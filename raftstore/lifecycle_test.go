@@ -1,9 +1,11 @@
 package raftstore
 
 import (
+	"bytes"
 	"context"
 	"go/parser"
 	"go/token"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -110,7 +113,7 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	}
 	assert.Empty(t, waitNoLeaks(5*time.Second))
 	_, err := nodes[0].Apply(ctxT(t), PutCommand("vm", vm("late", `{}`)))
-	require.Error(t, err)
+	require.ErrorIs(t, err, ErrClosed)
 }
 
 // The package imports no davit package but api (DESIGN.md §2).
@@ -132,4 +135,19 @@ func TestForbiddenImports(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestHclogBridge(t *testing.T) {
+	var buf bytes.Buffer
+	l := newHclog(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo})), "raft")
+	l.Named("net").With("peer", "n2").Warn("slow", "rtt", "2s")
+	l.Debug("hidden")
+	l.StandardLogger(nil).Print("[ERR] boom")
+	out := buf.String()
+	assert.Contains(t, out, `level=WARN msg=slow logger=raft.net peer=n2 rtt=2s`)
+	assert.Contains(t, out, `level=ERROR msg=boom logger=raft`)
+	assert.NotContains(t, out, "hidden")
+	assert.False(t, l.IsDebug())
+	assert.True(t, l.IsWarn())
+	assert.Equal(t, hclog.Info, l.GetLevel())
 }

@@ -27,15 +27,15 @@ const logCacheSize = 512
 // transport, the FSM and its state, the watch history and leadership
 // notifications. Every method is safe for concurrent use.
 type Store struct {
-	cfg   Config
-	log   *slog.Logger
-	state *state
-	hub   *hub
-	fsm   *fsm
-	raft  *raft.Raft
+	cfg    Config
+	log    *slog.Logger
+	state  *state
+	hub    *hub
+	fsm    *fsm
+	raft   *raft.Raft
 	trans  *raft.NetworkTransport
 	stream *streamLayer
-	bolt  *raftboltdb.BoltStore
+	bolt   *raftboltdb.BoltStore
 
 	notifyCh chan bool // raft's leadership notifications
 	leaders  leadership
@@ -251,12 +251,17 @@ func (s *Store) notLeader() *NotLeaderError {
 	return &NotLeaderError{LeaderAddr: string(addr), LeaderID: string(id)}
 }
 
-// leaderOnly fails with a *NotLeaderError unless this node leads.
+// leaderOnly fails with a *NotLeaderError unless this node leads (with
+// ErrClosed after Close).
 func (s *Store) leaderOnly(op string) error {
-	if s.raft.State() != raft.Leader {
+	switch s.raft.State() {
+	case raft.Leader:
+		return nil
+	case raft.Shutdown:
+		return fmt.Errorf("%s: %w", op, ErrClosed)
+	default:
 		return fmt.Errorf("%s: %w", op, s.notLeader())
 	}
-	return nil
 }
 
 // Apply encodes cmd and applies it through the log; see ApplyRaw.
@@ -277,6 +282,13 @@ func (s *Store) Apply(ctx context.Context, cmd Command) (*Result, error) {
 func (s *Store) ApplyRaw(ctx context.Context, entry []byte) (*Result, error) {
 	if err := s.leaderOnly("apply"); err != nil {
 		return nil, err
+	}
+	if len(entry) > 0 && commandNames[CommandType(entry[0])] != "" {
+		// A malformed command of a known type would only fail in the FSM:
+		// keep it out of the log. Unknown types go in; the FSM decides.
+		if _, _, err := s.fsm.decode(entry); err != nil {
+			return nil, fmt.Errorf("apply: %w", err)
+		}
 	}
 	d, err := timeout(ctx)
 	if err != nil {

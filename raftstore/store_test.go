@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"davit/api"
 )
 
 func TestCreateTwiceFails(t *testing.T) {
@@ -233,7 +235,7 @@ func TestUnknownCommands(t *testing.T) {
 	require.NotNil(t, res)
 	assert.ErrorIs(t, res.Err, ErrUnknownCommand)
 
-	// Malformed bodies of known types fail without harm.
+	// Malformed bodies of known types are refused before they reach the log.
 	_, err = s.ApplyRaw(ctxT(t), append([]byte{byte(CmdPut)}, `{not json`...))
 	require.ErrorIs(t, err, ErrInvalidCommand)
 	_, err = s.ApplyRaw(ctxT(t), append([]byte{byte(CmdPut)}, `{"kind":"nonsense","name":"a","uid":"u","time":"2024-01-01T00:00:00Z","object":{"metadata":{"name":"a"}}}`...))
@@ -245,7 +247,7 @@ func TestUnknownCommands(t *testing.T) {
 	// The state still works and its index followed every entry.
 	last := apply(t, s, PutCommand("node", obj("", "n1", `{}`)))
 	assert.Equal(t, last.Index, s.AppliedIndex())
-	assert.Equal(t, first+5, last.Index, "one index per entry, failed or not")
+	assert.Equal(t, first+2, last.Index, "one index per entry, failed or not; none for refused ones")
 }
 
 func TestEncodeCommandChecks(t *testing.T) {
@@ -270,4 +272,52 @@ func TestEncodeCommandChecks(t *testing.T) {
 	assert.Len(t, back.UID, 36)
 	assert.False(t, back.Time.IsZero())
 	assert.Equal(t, CmdCreate, back.Type)
+}
+
+func newTestFSM(t *testing.T) *fsm {
+	st, err := newState()
+	require.NoError(t, err)
+	return &fsm{log: testLogger(t), state: st, hub: newHub(100)}
+}
+
+// Entries that reach the log malformed (another version, a bug) fail in the
+// FSM with an error result, advance the index and change nothing; and the
+// same entries give every FSM the same state.
+func TestFSMIsDeterministicAndRejectsMalformed(t *testing.T) {
+	put, err := EncodeCommand(PutCommand("vm", vm("a", `{"n":1}`)))
+	require.NoError(t, err)
+	fin, err := EncodeCommand(AddFinalizerCommand("vm", "default", "a", "f"))
+	require.NoError(t, err)
+	del, err := EncodeCommand(DeleteCommand("vm", "default", "a", ""))
+	require.NoError(t, err)
+	entries := [][]byte{
+		put,
+		append([]byte{byte(CmdPut)}, `{not json`...),
+		append([]byte{byte(CmdDelete)}, `{"kind":"gadgets","name":"a","time":"2024-01-01T00:00:00Z"}`...),
+		append([]byte{byte(CmdPut)}, `{"kind":"virtualmachines","name":"a","time":"2024-01-01T00:00:00Z"}`...), // no uid, no object
+		{},
+		fin, del,
+	}
+	wantErr := []error{nil, ErrInvalidCommand, ErrUnknownKind, ErrInvalidCommand, ErrUnknownCommand, nil, nil}
+
+	var states [][]*api.Object
+	for range 2 {
+		f := newTestFSM(t)
+		for i, e := range entries {
+			res, ok := f.applyEntry(uint64(10+i), e).(*Result)
+			require.True(t, ok)
+			if wantErr[i] != nil {
+				assert.ErrorIs(t, res.Err, wantErr[i], "entry %d", i)
+			} else {
+				assert.NoError(t, res.Err, "entry %d", i)
+			}
+			assert.Equal(t, uint64(10+i), f.state.index())
+		}
+		objs, _, err := f.state.List("vm", "", nil)
+		require.NoError(t, err)
+		states = append(states, objs)
+	}
+	require.Len(t, states[0], 1)
+	assert.NotNil(t, states[0][0].Metadata.DeletionTimestamp)
+	assert.Equal(t, states[0], states[1])
 }

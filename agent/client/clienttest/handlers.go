@@ -111,19 +111,26 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, kind *api.Kind, n
 	q := r.URL.Query()
 	from, _ := strconv.ParseUint(q.Get("resourceVersion"), 10, 64)
 	sel := q.Get("labelSelector")
+	s.mu.Lock()
+	epoch := s.epoch // an ExpireWatches from now on ends this stream
+	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
+	w.(http.Flusher).Flush() // the client returns from Watch once it has the headers
 	enc := json.NewEncoder(w)
 	send := func(typ string, obj any) bool {
 		err := enc.Encode(map[string]any{"type": typ, "object": obj})
 		w.(http.Flusher).Flush()
 		return err == nil
 	}
+	expired := func() {
+		send("ERROR", Status{Kind: "Status", Status: "Failure", Code: http.StatusGone, Reason: "Expired",
+			Message: "too old resource version"})
+	}
 	s.mu.Lock()
 	if from > 0 && from < s.oldest {
 		s.mu.Unlock()
-		send("ERROR", Status{Kind: "Status", Status: "Failure", Code: http.StatusGone, Reason: "Expired",
-			Message: "too old resource version"})
+		expired()
 		return
 	}
 	var pending []event
@@ -134,6 +141,11 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, kind *api.Kind, n
 		from = s.rv
 	}
 	for {
+		if s.epoch != epoch {
+			s.mu.Unlock()
+			expired()
+			return
+		}
 		for _, e := range s.history {
 			if e.rv > from && match(e.obj, kind.Kind, ns, name, sel) {
 				pending = append(pending, e)
@@ -153,8 +165,7 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, kind *api.Kind, n
 		select {
 		case <-changed:
 		case <-expire:
-			send("ERROR", Status{Kind: "Status", Status: "Failure", Code: http.StatusGone, Reason: "Expired",
-				Message: "history compacted"})
+			expired()
 			return
 		case <-r.Context().Done():
 			return

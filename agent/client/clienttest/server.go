@@ -33,6 +33,7 @@ type Server struct {
 	oldest   uint64        // a watch from below this version gets 410
 	changed  chan struct{} // closed and replaced on every change
 	expire   chan struct{} // closed and replaced by ExpireWatches
+	epoch    int           // counts ExpireWatches calls
 	fail     map[string]*Status
 	status   map[string]any
 	requests []string
@@ -156,6 +157,7 @@ func (s *Server) ExpireWatches() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.history, s.oldest = nil, s.rv
+	s.epoch++
 	close(s.expire)
 	s.expire = make(chan struct{})
 }
