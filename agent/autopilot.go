@@ -54,8 +54,9 @@ func (p *pilot) FetchServerStats(_ context.Context, servers map[raft.ServerID]*a
 	return out
 }
 
-// KnownServers is the Raft configuration, with each server alive while it
-// heartbeats and failed after deadAfter of silence.
+// KnownServers is the Raft configuration, with each server alive until it
+// has been silent for deadAfter (since its last heartbeat, or since this
+// leader was elected when it has not heard from it at all).
 func (p *pilot) KnownServers() map[raft.ServerID]*autopilot.Server {
 	servers, err := p.a.store.Servers()
 	if err != nil {
@@ -73,13 +74,13 @@ func (p *pilot) KnownServers() map[raft.ServerID]*autopilot.Server {
 				status = autopilot.NodeFailed
 			case !ok && now.Sub(p.a.beats.electedAt()) > deadAfter:
 				status = autopilot.NodeFailed
-			case !ok:
-				status = autopilot.NodeUnknown
-			}
+			} // not heard from yet (new leader): alive — autopilot removes anything not alive
 		}
 		out[raft.ServerID(s.ID)] = &autopilot.Server{ID: raft.ServerID(s.ID), Name: s.ID,
 			Address: raft.ServerAddress(s.Address), NodeStatus: status, RaftVersion: raft.ProtocolVersionMax,
-			IsLeader: s.ID == leader, Version: p.a.cfg.Version}
+			IsLeader: s.ID == leader, Version: p.a.cfg.Version,
+			// Every member may vote; the promoter caps voters at maxVoters.
+			NodeType: autopilot.NodeVoter}
 	}
 	return out
 }

@@ -74,9 +74,10 @@ func (a *Agent) Ready() error {
 	if _, id := a.store.Leader(); id == "" {
 		return errors.New("no leader known")
 	}
-	st := a.store.Stats()
-	if applied := a.store.AppliedIndex(); applied < st.CommitIndex {
-		return fmt.Errorf("catching up: applied %d of %d", applied, st.CommitIndex)
+	// Raft's applied index (not the state's: Raft's own no-op and barrier
+	// entries never reach the FSM) against its commit index.
+	if st := a.store.Stats(); st.AppliedIndex < st.CommitIndex {
+		return fmt.Errorf("catching up: applied %d of %d", st.AppliedIndex, st.CommitIndex)
 	}
 	return nil
 }

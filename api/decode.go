@@ -89,7 +89,7 @@ var separatorRE = regexp.MustCompile(`^---\s*(#.*)?$`)
 // only blank lines and comments. JSON input is one document.
 func splitDocuments(data []byte) []document {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	if t := bytes.TrimSpace(data); len(t) > 0 && (t[0] == '{' || t[0] == '[') {
+	if isJSON(data) {
 		return []document{{text: data, line: 1}}
 	}
 	var docs []document
@@ -199,7 +199,7 @@ func toGeneric(data []byte) (v any, err error) {
 		}
 	}()
 	js := data
-	if t := bytes.TrimSpace(data); len(t) == 0 || t[0] != '{' {
+	if !isJSON(data) {
 		if js, err = yaml.YAMLToJSON(data); err != nil {
 			return nil, errors.New(strings.TrimPrefix(err.Error(), "error converting YAML to JSON: "))
 		}
@@ -213,6 +213,14 @@ func toGeneric(data []byte) (v any, err error) {
 		return nil, errors.New("invalid JSON: data after the object")
 	}
 	return v, nil
+}
+
+// isJSON reports whether data is one JSON object or array. Anything else,
+// malformed JSON included, goes to the YAML parser, whose errors carry a
+// line number.
+func isJSON(data []byte) bool {
+	t := bytes.TrimSpace(data)
+	return len(t) > 0 && (t[0] == '{' || t[0] == '[') && json.Valid(t)
 }
 
 // kindByName finds a kind by its exact kind name.
@@ -250,21 +258,17 @@ func decodeResource(m map[string]any, path string) (Resource, error) {
 
 func resolveKind(m map[string]any, path string) (*Kind, FieldErrors) {
 	var errs FieldErrors
-	kind, kok := m["kind"].(string)
-	av, aok := m["apiVersion"].(string)
-	if !aok || av == "" {
-		errs.Add(ErrRequired, joinPath(path, "apiVersion"), "apiVersion is required")
-	}
-	if !kok || kind == "" {
-		errs.Add(ErrRequired, joinPath(path, "kind"), "kind is required")
+	av := typeMetaField(&errs, m, path, "apiVersion")
+	kind := typeMetaField(&errs, m, path, "kind")
+	if kind == "" {
 		return nil, errs
 	}
 	k, ok := kindByName(kind)
 	if !ok {
-		errs.Add(ErrNotSupported, joinPath(path, "kind"), fmt.Sprintf("unknown kind %q", kind), kind)
+		errs.Add(ErrNotSupported, joinPath(path, "kind"), fmt.Sprintf("unknown kind %q", kind))
 		return nil, errs
 	}
-	if aok && av != "" && av != k.APIVersion && (kind != "VirtualMachineClass" || av != VersionV1alpha3) {
+	if av != "" && av != k.APIVersion && (kind != "VirtualMachineClass" || av != VersionV1alpha3) {
 		errs.Add(ErrNotSupported, joinPath(path, "apiVersion"),
 			fmt.Sprintf("kind %s is served under apiVersion %s", kind, k.APIVersion), av)
 	}
@@ -272,4 +276,18 @@ func resolveKind(m map[string]any, path string) (*Kind, FieldErrors) {
 		return nil, errs
 	}
 	return k, nil
+}
+
+// typeMetaField reads apiVersion or kind, recording it when missing or not
+// a string.
+func typeMetaField(errs *FieldErrors, m map[string]any, path, name string) string {
+	v, present := m[name]
+	s, ok := v.(string)
+	switch {
+	case present && v != nil && !ok:
+		errs.Add(ErrWrongType, joinPath(path, name), "expected string, got "+jsonTypeName(v))
+	case s == "":
+		errs.Add(ErrRequired, joinPath(path, name), name+" is required")
+	}
+	return s
 }

@@ -1,5 +1,7 @@
 package api
 
+import "fmt"
+
 // Node is one agent's machine (davit/v1). The agent writes its status;
 // users may cordon it (spec.unschedulable) and taint it.
 type Node struct {
@@ -44,3 +46,30 @@ func (r *Node) GetTypeMeta() *TypeMeta { return &r.TypeMeta }
 
 // GetObjectMeta implements Resource.
 func (r *Node) GetObjectMeta() *ObjectMeta { return &r.Metadata }
+
+// Default implements Defaulter; a node has no defaults.
+func (r *Node) Default() {}
+
+// Validate implements Validator.
+func (r *Node) Validate() FieldErrors {
+	errs := validateMeta(&r.Metadata, nameRule{})
+	for i, t := range r.Spec.Taints {
+		p := fmt.Sprintf("spec.taints[%d]", i)
+		if msg := qualifiedNameError(t.Key); msg != "" {
+			errs.Add(ErrInvalid, p+".key", "key "+msg, t.Key)
+		}
+		if msg := labelValueError(t.Value); msg != "" {
+			errs.Add(ErrInvalid, p+".value", msg, t.Value)
+		}
+		requireEnum(&errs, p+".effect", t.Effect, TaintNoSchedule, TaintPreferNoSchedule, TaintNoExecute)
+	}
+	return errs
+}
+
+// ValidateUpdate implements Validator; every field of a node may change.
+func (r *Node) ValidateUpdate(old Resource) FieldErrors {
+	if _, ok := old.(*Node); !ok {
+		return wrongKind("Node", old)
+	}
+	return nil
+}

@@ -81,6 +81,9 @@ func parseRequirement(p string) (LabelSelectorRequirement, error) {
 		if m[2] == "notin" {
 			op = OpNotIn
 		}
+		if strings.TrimSpace(m[3]) == "" {
+			return LabelSelectorRequirement{}, fmt.Errorf("%q: %s needs at least one value", m[1], m[2])
+		}
 		var values []string
 		for _, v := range strings.Split(m[3], ",") {
 			values = append(values, strings.TrimSpace(v))

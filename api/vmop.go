@@ -1,5 +1,7 @@
 package api
 
+import "fmt"
+
 // VirtualMachineOperation is an imperative action on a VM: start, stop,
 // restart, migrate, evict, restore or clone.
 type VirtualMachineOperation struct {
@@ -102,3 +104,101 @@ func (r *VirtualMachineOperation) GetTypeMeta() *TypeMeta { return &r.TypeMeta }
 
 // GetObjectMeta implements Resource.
 func (r *VirtualMachineOperation) GetObjectMeta() *ObjectMeta { return &r.Metadata }
+
+// Snapshot operation modes (restore and clone).
+const (
+	ModeDryRun     = "DryRun"
+	ModeStrict     = "Strict"
+	ModeBestEffort = "BestEffort"
+)
+
+// MaxCloneNameLen bounds clone names, prefixes and suffixes.
+const MaxCloneNameLen = 59
+
+// Default implements Defaulter; an operation has no defaults.
+func (r *VirtualMachineOperation) Default() {}
+
+// Validate implements Validator (reference §7).
+func (r *VirtualMachineOperation) Validate() FieldErrors {
+	errs := validateMeta(&r.Metadata, nameRule{namespaced: true})
+	s := &r.Spec
+	requireEnum(&errs, "spec.type", s.Type, VMOPTypeStart, VMOPTypeStop, VMOPTypeRestart,
+		VMOPTypeMigrate, VMOPTypeEvict, VMOPTypeRestore, VMOPTypeClone)
+	checkRefName(&errs, "spec.virtualMachineName", s.VirtualMachineName)
+	if s.Type == VMOPTypeStart && s.Force != nil && *s.Force {
+		errs.Add(ErrForbidden, "spec.force", "force cannot be set to true for a Start operation")
+	}
+	switch {
+	case s.Migrate != nil && s.Type != VMOPTypeMigrate:
+		errs.Add(ErrForbidden, "spec.migrate", "allowed only for type Migrate")
+	case s.Migrate != nil:
+		validateLabels(&errs, "spec.migrate.nodeSelector", s.Migrate.NodeSelector)
+	}
+	validateRestore(&errs, s)
+	validateClone(&errs, s)
+	return errs
+}
+
+// ValidateUpdate implements Validator: the spec is immutable.
+func (r *VirtualMachineOperation) ValidateUpdate(old Resource) FieldErrors {
+	o, ok := old.(*VirtualMachineOperation)
+	if !ok {
+		return wrongKind("VirtualMachineOperation", old)
+	}
+	var errs FieldErrors
+	if !semanticEqual(r.Spec, o.Spec) {
+		errs.Add(ErrImmutable, "spec", "the spec of an operation is immutable; create a new operation")
+	}
+	return errs
+}
+
+func validateRestore(errs *FieldErrors, s *VirtualMachineOperationSpec) {
+	switch {
+	case s.Type == VMOPTypeRestore && s.Restore == nil:
+		errs.Add(ErrRequired, "spec.restore", "required for type Restore")
+	case s.Type != VMOPTypeRestore && s.Restore != nil:
+		errs.Add(ErrForbidden, "spec.restore", "allowed only for type Restore")
+	}
+	if s.Restore != nil {
+		requireEnum(errs, "spec.restore.mode", s.Restore.Mode, ModeDryRun, ModeStrict, ModeBestEffort)
+		checkRefName(errs, "spec.restore.virtualMachineSnapshotName", s.Restore.VirtualMachineSnapshotName)
+	}
+}
+
+func validateClone(errs *FieldErrors, s *VirtualMachineOperationSpec) {
+	switch {
+	case s.Type == VMOPTypeClone && s.Clone == nil:
+		errs.Add(ErrRequired, "spec.clone", "required for type Clone")
+	case s.Type != VMOPTypeClone && s.Clone != nil:
+		errs.Add(ErrForbidden, "spec.clone", "allowed only for type Clone")
+	}
+	c := s.Clone
+	if c == nil {
+		return
+	}
+	requireEnum(errs, "spec.clone.mode", c.Mode, ModeDryRun, ModeStrict, ModeBestEffort)
+	for i, nr := range c.NameReplacement {
+		p := fmt.Sprintf("spec.clone.nameReplacement[%d]", i)
+		if nr.From.Name == "" {
+			errs.Add(ErrRequired, p+".from.name", "the name to replace is required")
+		}
+		checkCloneName(errs, p+".to", nr.To, true)
+	}
+	cu := c.Customization
+	if cu != nil {
+		checkCloneName(errs, "spec.clone.customization.namePrefix", cu.NamePrefix, false)
+		checkCloneName(errs, "spec.clone.customization.nameSuffix", cu.NameSuffix, false)
+	}
+	if len(c.NameReplacement) == 0 && (cu == nil || cu.NamePrefix == "" && cu.NameSuffix == "") {
+		errs.Add(ErrRequired, "spec.clone", "at least one renaming rule is required: nameReplacement, or customization.namePrefix or nameSuffix")
+	}
+}
+
+func checkCloneName(errs *FieldErrors, path, v string, required bool) {
+	switch {
+	case v == "" && required:
+		errs.Add(ErrRequired, path, fmt.Sprintf("must be 1 to %d characters", MaxCloneNameLen))
+	case len(v) > MaxCloneNameLen:
+		errs.Add(ErrTooLong, path, fmt.Sprintf("must be 1 to %d characters", MaxCloneNameLen), v)
+	}
+}

@@ -2,6 +2,7 @@ package images
 
 import (
 	"compress/bzip2"
+	"errors"
 	"fmt"
 	"io"
 
@@ -15,10 +16,10 @@ import (
 const zstdMaxWindow = 128 << 20
 
 // Decompress returns a reader of the unpacked bytes of r, compressed with
-// c. When max > 0, reading more than max unpacked bytes fails with
+// c. When limit > 0, reading more than limit unpacked bytes fails with
 // ErrTooLarge (zip-bomb protection). Close releases the decoder; it does
 // not close r. For CompressionNone the reader only applies the cap.
-func Decompress(r io.Reader, c Compression, max int64) (io.ReadCloser, error) {
+func Decompress(r io.Reader, c Compression, limit int64) (io.ReadCloser, error) {
 	var (
 		rc  io.ReadCloser
 		err error
@@ -47,7 +48,7 @@ func Decompress(r io.Reader, c Compression, max int64) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decompress %s image: %w", c, err)
 	}
-	return &decompressReader{r: LimitUnpacked(rc, max), c: c, closer: rc}, nil
+	return &decompressReader{r: LimitUnpacked(rc, limit), c: c, closer: rc}, nil
 }
 
 type decompressReader struct {
@@ -59,7 +60,8 @@ type decompressReader struct {
 func (d *decompressReader) Read(p []byte) (int, error) {
 	n, err := d.r.Read(p)
 	if err != nil && err != io.EOF && d.c != CompressionNone {
-		if _, capped := err.(*tooLargeError); !capped {
+		var capped *tooLargeError
+		if !errors.As(err, &capped) {
 			err = fmt.Errorf("decompress %s image: %w", d.c, err)
 		}
 	}
@@ -68,13 +70,14 @@ func (d *decompressReader) Read(p []byte) (int, error) {
 
 func (d *decompressReader) Close() error { return d.closer.Close() }
 
-// LimitUnpacked wraps r so that reading more than max bytes fails with an
-// error that matches ErrTooLarge and names the cap. max <= 0 means no cap.
-func LimitUnpacked(r io.Reader, max int64) io.Reader {
-	if max <= 0 {
+// LimitUnpacked wraps r so that reading more than limit bytes fails with
+// an error that matches ErrTooLarge and names the cap. limit <= 0 means
+// no cap.
+func LimitUnpacked(r io.Reader, limit int64) io.Reader {
+	if limit <= 0 {
 		return r
 	}
-	return &cappedReader{r: r, max: max}
+	return &cappedReader{r: r, max: limit}
 }
 
 type cappedReader struct {

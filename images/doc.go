@@ -22,9 +22,10 @@
 //
 // Concurrency: FSStore is safe for concurrent use; functions that take a
 // context stop when it is cancelled and leave no temporary files behind.
-// No goroutine outlives the call that started it, except those of
-// go-containerregistry's layer extraction, which end when the reader
-// returned by OpenRegistry is closed.
+// The package starts no goroutines of its own beyond a download's stall
+// timer (layers are flattened synchronously, zstd decodes without
+// workers); Download and RegistryDisk release their connections on Close.
+// Progress callbacks run on the caller's goroutine.
 //
 // The package must not import davit/agent (nor anything that imports it);
 // it does not import davit/api either: controllers convert api types to

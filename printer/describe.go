@@ -138,7 +138,7 @@ func (d *describer) items(level int, list []any) {
 // scalar prints "Label:\tvalue"; a multi-line string goes below its label.
 func (d *describer) scalar(level int, label string, v any) {
 	s, ok := v.(string)
-	if !ok {
+	if !ok && v != nil { // null prints as nothing
 		s = cellText(v)
 	}
 	if !strings.Contains(s, "\n") {

@@ -26,6 +26,9 @@ func normalizeArgs(app *cli.App, args []string) []string {
 	if len(rest) > 0 {
 		if cmd := app.Command(rest[0]); cmd != nil && !cmd.SkipFlagParsing {
 			g, flags, positional := splitFlags(cmd.Flags, app.Flags, rest[1:])
+			if wantsHelp(flags) {
+				flags, positional = []string{"--help"}, nil // `get vm -h` is get's help, not a topic "vm"
+			}
 			out = append(append(out, g...), rest[0])
 			out = append(out, flags...)
 			out = append(out, positional...)
@@ -96,6 +99,15 @@ func splitFlags(cmdFlags, globalFlags []cli.Flag, args []string) (global, flags,
 		positional = append([]string{"--"}, positional...)
 	}
 	return global, flags, positional
+}
+
+func wantsHelp(flags []string) bool {
+	for _, f := range flags {
+		if f == "-h" || f == "--help" || f == "-help" {
+			return true
+		}
+	}
+	return false
 }
 
 func isFlagArg(a string) bool { return len(a) > 1 && a[0] == '-' }

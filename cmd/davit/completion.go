@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -81,14 +82,10 @@ else
 fi
 `
 
-// completeObjects completes get, describe and delete: flags after a dash,
-// kinds first, then the names of the kind's objects.
+// completeObjects completes get, describe and delete: kinds first, then
+// the names of the kind's objects (completeFlags handles dashes).
 func completeObjects(c *cli.Context) {
 	args := c.Args().Slice()
-	if n := len(args); n > 0 && strings.HasPrefix(args[n-1], "-") {
-		cli.DefaultCompleteWithFlags(c.Command)(c)
-		return
-	}
 	if len(args) == 0 {
 		for _, k := range api.Kinds() {
 			fmt.Fprintln(c.App.Writer, k.Singular)
@@ -115,4 +112,33 @@ func completeObjects(c *cli.Context) {
 	for _, o := range l.Items {
 		fmt.Fprintln(c.App.Writer, o.Metadata.Name)
 	}
+}
+
+// completeFlags answers a completion request for a word starting with a
+// dash ("davit get --no<TAB>") with the matching flags of the command (or
+// of davit itself). It reports whether it answered.
+func completeFlags(app *cli.App, args []string, w io.Writer) bool {
+	n := len(args)
+	if n < 2 || args[n-1] != completionFlag || !strings.HasPrefix(args[n-2], "-") {
+		return false
+	}
+	partial := args[n-2]
+	flags := app.Flags
+	if _, rest := leadingFlags(app.Flags, args[:n-2]); len(rest) > 0 {
+		if cmd := app.Command(rest[0]); cmd != nil {
+			flags = append(append([]cli.Flag{}, cmd.Flags...), app.Flags...)
+		}
+	}
+	for _, f := range append(flags, cli.HelpFlag) {
+		for _, name := range f.Names() {
+			dashed := "--" + name
+			if len(name) == 1 {
+				dashed = "-" + name
+			}
+			if strings.HasPrefix(dashed, partial) {
+				fmt.Fprintln(w, dashed)
+			}
+		}
+	}
+	return true
 }

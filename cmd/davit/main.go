@@ -35,6 +35,9 @@ func main() {
 // the exit status. Everything it prints goes to stdout and stderr.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdin, stdout, stderr)
+	if completeFlags(app, args, stdout) {
+		return 0
+	}
 	err := app.RunContext(ctx, append([]string{app.Name}, normalizeArgs(app, args)...))
 	return report(stderr, err)
 }
@@ -53,10 +56,10 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			&cli.StringFlag{Name: "addr", EnvVars: []string{"DAVIT_ADDR"}, Value: client.DefaultAddr,
 				Usage: "address of any agent of the cluster (`URL` or host:port)"},
 		},
-		Commands: []*cli.Command{
+		Commands: append([]*cli.Command{
 			applyCommand(), getCommand(), describeCommand(), deleteCommand(),
 			statusCommand(), versionCommand(), completionCommand(), agentCommand(),
-		},
+		}, clusterCommands()...),
 		Action:         rootAction,
 		BashComplete:   rootComplete,
 		ExitErrHandler: func(*cli.Context, error) {}, // run reports errors and picks the exit code

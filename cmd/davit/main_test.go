@@ -79,6 +79,10 @@ func TestHelpAndUsageErrors(t *testing.T) {
 	assert.Contains(t, r.stdout, "apply")
 	assert.Contains(t, r.stdout, "describe")
 
+	r = davit(t, nil, "", "get", "vm", "-h")
+	assert.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "davit get [command options]")
+
 	r = davit(t, nil, "", "frobnicate")
 	assert.Equal(t, 1, r.code)
 	assert.Equal(t, "error: unknown command \"frobnicate\" for \"davit\"\nSee 'davit --help' for usage.\n", r.stderr)
@@ -161,6 +165,13 @@ func TestCompletion(t *testing.T) {
 	assert.Contains(t, r.stdout, "virtualmachine\nvm\n")
 	r = davit(t, srv, "", "get", "vm", "--generate-bash-completion")
 	assert.Equal(t, "linux-vm\n", r.stdout)
+	r = davit(t, srv, "", "get", "vm", "--no", "--generate-bash-completion")
+	assert.Equal(t, "--no-headers\n", r.stdout)
+	r = davit(t, srv, "", "get", "-", "--generate-bash-completion")
+	assert.Contains(t, r.stdout, "--namespace\n-n\n")
+	assert.Contains(t, r.stdout, "--addr\n")
+	r = davit(t, nil, "", "--a", "--generate-bash-completion")
+	assert.Equal(t, "--addr\n", r.stdout)
 	r = davit(t, srv, "", "--generate-bash-completion")
 	assert.Contains(t, r.stdout, "get\n")
 }
@@ -180,6 +191,7 @@ func TestNormalizeArgs(t *testing.T) {
 		{"get vm a --generate-bash-completion", "get vm a --generate-bash-completion"},
 		{"get vm -x", "get -x vm"},
 		{"unknown -x y", "unknown -x y"},
+		{"get vm x -h", "get --help"},
 	} {
 		got := normalizeArgs(app, strings.Fields(tc.in))
 		assert.Equal(t, tc.want, strings.Join(got, " "), tc.in)

@@ -30,7 +30,7 @@ func countRoles(out string) (leader, voters, nonvoters int) {
 // non-voters; when two voters die, autopilot removes them and promotes the
 // non-voters, back to five voters.
 func TestAutopilotHealsQuorum(t *testing.T) {
-	c := newCluster(t, 7, "--log-level", "info")
+	c := newCluster(t, 7)
 	var out string
 	require.Eventually(t, func() bool {
 		out, _, _ = c.Nodes[0].CLI("", "members")
@@ -53,6 +53,11 @@ func TestAutopilotHealsQuorum(t *testing.T) {
 	}
 	require.Equal(t, 2, killed)
 	start := time.Now()
+	defer func() {
+		if t.Failed() {
+			t.Logf("last members output:\n%s", out)
+		}
+	}()
 	require.Eventually(t, func() bool {
 		for i, nd := range c.Nodes {
 			if ex, _ := nd.Exited(); !ex {
@@ -62,7 +67,7 @@ func TestAutopilotHealsQuorum(t *testing.T) {
 		}
 		l, v, n := countRoles(out)
 		return l == 1 && v == 4 && n == 0 && strings.Count(out, "\n") == 6
-	}, 60*time.Second, 500*time.Millisecond, "roles after: %s", out)
+	}, 60*time.Second, 500*time.Millisecond, "roles did not heal")
 	t.Logf("healed to five voters in %s:\n%s", time.Since(start).Round(time.Second), out)
 }
 

@@ -104,17 +104,24 @@ func checkCreatedOnce(nd *Node, acked map[string]bool) error {
 		return err
 	}
 	var list struct {
-		Metadata struct {
-			ResourceVersion string `json:"resourceVersion"`
-		} `json:"metadata"`
+		Items []struct {
+			Metadata struct {
+				ResourceVersion string `json:"resourceVersion"`
+			} `json:"metadata"`
+		} `json:"items"`
 	}
 	err = json.NewDecoder(resp.Body).Decode(&list)
 	resp.Body.Close()
 	if err != nil {
 		return err
 	}
+	// The history is read up to the newest secret's last change.
 	var until uint64
-	fmt.Sscan(list.Metadata.ResourceVersion, &until)
+	for _, it := range list.Items {
+		var rv uint64
+		fmt.Sscan(it.Metadata.ResourceVersion, &rv)
+		until = max(until, rv)
+	}
 	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, nd.URL()+"/v1/namespaces/default/secrets?watch=1&resourceVersion=1", nil)
 	resp, err = nd.Client().Do(req)
 	if err != nil {
