@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"davit/agent/httpapi"
@@ -33,6 +34,9 @@ type Agent struct {
 	token   string
 	peers   *http.Client
 	beats   heartbeats
+	// caughtUp is set once the local state has applied everything the
+	// cluster had committed when this agent started (readiness).
+	caughtUp atomic.Bool
 
 	wg   sync.WaitGroup
 	stop context.CancelFunc

@@ -13,9 +13,27 @@ import (
 // startLoops starts the agent's background work; a.wg owns every goroutine
 // and shutdown waits for them after cancelling ctx.
 func (a *Agent) startLoops(ctx context.Context) {
-	a.wg.Add(2)
+	a.wg.Add(3)
+	go func() { defer a.wg.Done(); a.catchUp(ctx) }()
 	go func() { defer a.wg.Done(); a.nodeLoop(ctx) }()
 	go func() { defer a.wg.Done(); a.leaderLoop(ctx) }()
+}
+
+// catchUp waits until the local state has applied every write committed
+// before this agent started (a read-index round through the leader), then
+// marks the agent ready. Until then /readyz answers 503, so nobody reads
+// a state that is still replaying its log after a restart.
+func (a *Agent) catchUp(ctx context.Context) {
+	for ctx.Err() == nil {
+		if err := a.consistentRead(ctx); err == nil {
+			a.caughtUp.Store(true)
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // nodeLoop heartbeats the leader every second and keeps this agent's Node

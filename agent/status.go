@@ -74,6 +74,9 @@ func (a *Agent) Ready() error {
 	if _, id := a.store.Leader(); id == "" {
 		return errors.New("no leader known")
 	}
+	if !a.caughtUp.Load() {
+		return errors.New("catching up with the cluster's committed writes")
+	}
 	// Raft's applied index (not the state's: Raft's own no-op and barrier
 	// entries never reach the FSM) against its commit index.
 	if st := a.store.Stats(); st.AppliedIndex < st.CommitIndex {
