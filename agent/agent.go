@@ -44,14 +44,14 @@ type Agent struct {
 
 // New opens the agent's state and binds its listeners. It does not serve
 // yet; Run does. On error everything New opened is closed again.
-func New(cfg Config, log *slog.Logger) (a *Agent, err error) {
+func New(cfg Config, log *slog.Logger) (_ *Agent, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	a = &Agent{cfg: cfg, log: log, reg: prometheus.NewRegistry(), started: time.Now(),
+	a := &Agent{cfg: cfg, log: log, reg: prometheus.NewRegistry(), started: time.Now(),
 		peers: &http.Client{Timeout: 15 * time.Second}}
 	defer func() {
 		if err != nil {

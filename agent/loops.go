@@ -106,6 +106,7 @@ func (a *Agent) leaderLoop(ctx context.Context) {
 		}
 		if time.Since(lastConds) >= time.Second {
 			a.updateNodeConditions(ctx)
+			a.syncClassStatuses(ctx)
 			lastConds = time.Now()
 		}
 	}

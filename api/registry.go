@@ -1,6 +1,9 @@
 package api
 
-import "strings"
+import (
+	"strings"
+	"sync"
+)
 
 // Annotation naming the default VirtualMachineClass.
 const DefaultClassAnnotation = "virtualmachineclass.virtualization.deckhouse.io/is-default-class"
@@ -114,20 +117,24 @@ func Kinds() []*Kind {
 
 // LookupKind resolves a kind by its kind name, plural, singular or short
 // name, case-insensitively ("cvi", "VirtualMachine", "vmclass", "nodes").
+// The returned Kind is shared: callers must not modify it.
 func LookupKind(name string) (*Kind, bool) {
 	n := strings.ToLower(name)
 	if i := strings.IndexByte(n, '.'); i > 0 { // "virtualmachines.virtualization.deckhouse.io"
 		n = n[:i]
 	}
+	k, ok := kindIndex()[n]
+	return k, ok
+}
+
+// kindIndex maps every lower-case name of every kind to it. It is built
+// once and never changed: LookupKind sits on every request's path.
+var kindIndex = sync.OnceValue(func() map[string]*Kind {
+	idx := map[string]*Kind{}
 	for _, k := range Kinds() {
-		if n == strings.ToLower(k.Kind) || n == k.Plural || n == k.Singular {
-			return k, true
-		}
-		for _, s := range k.ShortNames {
-			if n == s {
-				return k, true
-			}
+		for _, n := range append([]string{strings.ToLower(k.Kind), k.Plural, k.Singular}, k.ShortNames...) {
+			idx[n] = k
 		}
 	}
-	return nil, false
-}
+	return idx
+})

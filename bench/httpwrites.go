@@ -25,7 +25,13 @@ func freeAddr() (string, error) {
 }
 
 // startAgent starts a single-node agent process and waits until it is ready.
-func startAgent(bin, dir string) (*exec.Cmd, string, error) {
+func startAgent(bin, dir string, extra ...string) (*exec.Cmd, string, error) {
+	return startNamedAgent(bin, dir, "bench", extra...)
+}
+
+// startNamedAgent starts an agent process named name and waits until it is
+// ready.
+func startNamedAgent(bin, dir, name string, extra ...string) (*exec.Cmd, string, error) {
 	httpAddr, err := freeAddr()
 	if err != nil {
 		return nil, "", err
@@ -34,14 +40,14 @@ func startAgent(bin, dir string) (*exec.Cmd, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	cmd := exec.Command(bin, "agent", "--data-dir", dir, "--node-name", "bench",
-		"--http-addr", httpAddr, "--raft-addr", raftAddr, "--log-level", "warn")
+	cmd := exec.Command(bin, append([]string{"agent", "--data-dir", dir, "--node-name", name,
+		"--http-addr", httpAddr, "--raft-addr", raftAddr, "--log-level", "error"}, extra...)...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, "", err
 	}
 	base := "http://" + httpAddr
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		if resp, err := http.Get(base + "/readyz"); err == nil {
 			resp.Body.Close()
@@ -92,6 +98,13 @@ func httpWrites(bin, dir string, d time.Duration, clients int) (float64, int, er
 		return 0, 0, err
 	}
 	defer stopAgent(cmd)
+	return writeLoad([]string{base}, d, clients)
+}
+
+// writeLoad has clients create objects through the given agents (client
+// i uses agent i mod n) for d and returns creates per second and the size
+// of one written object.
+func writeLoad(bases []string, d time.Duration, clients int) (float64, int, error) {
 	tr := &http.Transport{MaxIdleConnsPerHost: clients}
 	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	var done, failed atomic.Int64
@@ -105,6 +118,7 @@ func httpWrites(bin, dir string, d time.Duration, clients int) (float64, int, er
 			defer wg.Done()
 			for i := 0; ctx.Err() == nil; i++ {
 				name := fmt.Sprintf("bench-%d-%d", c, i)
+				base := bases[c%len(bases)]
 				req, _ := http.NewRequest(http.MethodPut, base+"/v1/virtualmachineclasses/"+name, bytes.NewReader(benchClass(name)))
 				resp, err := hc.Do(req)
 				if err != nil {

@@ -42,5 +42,22 @@ func run(bin string, d time.Duration, clients int) error {
 	fmt.Printf("davit HTTP API writes/s (%d clients):   %10.0f\n", clients, httpRate)
 	fmt.Printf("bare hashicorp/raft applies/s (%d B):  %10.0f\n", size, bareRate)
 	fmt.Printf("ratio davit/bare:                       %10.2f\n", httpRate/bareRate)
+
+	fmt.Println("== Raft writes, three nodes on loopback ==")
+	httpRate, size, err = clusterWrites(bin, filepath.Join(dir, "cluster"), d, clients)
+	if err != nil {
+		return fmt.Errorf("3-node http writes: %w", err)
+	}
+	nodes, leader, err = startBareCluster(filepath.Join(dir, "bare3"), 3)
+	if err != nil {
+		return fmt.Errorf("bare raft 3 nodes: %w", err)
+	}
+	bareRate = bareApplies(leader, size, clients, d)
+	for _, n := range nodes {
+		n.close()
+	}
+	fmt.Printf("davit HTTP API writes/s, 3 nodes:       %10.0f\n", httpRate)
+	fmt.Printf("bare hashicorp/raft applies/s, 3 nodes: %10.0f\n", bareRate)
+	fmt.Printf("ratio davit/bare:                       %10.2f\n", httpRate/bareRate)
 	return nil
 }

@@ -51,7 +51,7 @@ type Agent struct {
 	Args     []string
 	cmd      *exec.Cmd
 	done     chan struct{}
-	Log      *bytes.Buffer
+	Log      *LogBuffer
 }
 
 // NewAgent prepares (does not start) an agent with its own data dir and ports.
@@ -79,7 +79,7 @@ func (a *Agent) StartNoWait() {
 	args := append([]string{"agent", "--data-dir", a.DataDir, "--node-name", a.Name,
 		"--http-addr", a.HTTPAddr, "--raft-addr", a.RaftAddr, "--log-level", "debug"}, a.Args...)
 	a.cmd = exec.Command(a.Bin, args...)
-	a.Log = &bytes.Buffer{}
+	a.Log = &LogBuffer{}
 	a.cmd.Stdout, a.cmd.Stderr = a.Log, a.Log
 	a.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := a.cmd.Start(); err != nil {

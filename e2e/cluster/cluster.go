@@ -37,7 +37,7 @@ type Node struct {
 	ns       string
 	cmd      *exec.Cmd
 	done     chan struct{}
-	log      *bytes.Buffer
+	log      *e2e.LogBuffer
 	client   *http.Client
 }
 
@@ -145,7 +145,7 @@ func (nd *Node) StartNoWait() {
 		"--http-addr", nd.HTTPAddr, "--raft-addr", nd.RaftAddr, "--log-level", "debug"}, nd.Extra...)
 	nd.cmd = nd.command(nd.c.bin, args...)
 	if nd.log == nil {
-		nd.log = &bytes.Buffer{}
+		nd.log = &e2e.LogBuffer{}
 	}
 	nd.cmd.Stdout, nd.cmd.Stderr = nd.log, nd.log
 	nd.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
