@@ -134,3 +134,23 @@ func sortedLines(s string) []string {
 	sort.Strings(l)
 	return l
 }
+
+// TestSIGTERMShutsDownCleanly: SIGTERM ends the agent with exit code 0,
+// and it starts again on the same data dir with its objects.
+func TestSIGTERMShutsDownCleanly(t *testing.T) {
+	a := startSingle(t)
+	cls := "apiVersion: virtualization.deckhouse.io/v1alpha2\nkind: VirtualMachineClass\nmetadata:\n  name: kept\nspec:\n  cpu:\n    type: Host\n"
+	_, errOut, code := a.CLI(cls, "apply", "-f", "-")
+	require.Equal(t, 0, code, errOut)
+	a.Stop()
+	exited, exitCode := a.Exited()
+	require.True(t, exited)
+	assert.Equal(t, 0, exitCode, a.Log.String())
+	a.Start()
+	out, _, code := a.CLI("", "get", "vmclass", "kept", "-o", "name")
+	assert.Equal(t, 0, code)
+	assert.Equal(t, "virtualmachineclass/kept\n", out)
+	out, _, code = a.CLI("", "status")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, out, "Leader")
+}
