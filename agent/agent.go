@@ -34,6 +34,8 @@ type Agent struct {
 	token   string
 	peers   *http.Client
 	beats   heartbeats
+	// applyLatency observes each write from submission to committed result.
+	applyLatency prometheus.Histogram
 	// caughtUp is set once the local state has applied everything the
 	// cluster had committed when this agent started (readiness).
 	caughtUp atomic.Bool
@@ -58,7 +60,12 @@ func New(cfg Config, log *slog.Logger) (_ *Agent, err error) {
 			a.closeAll()
 		}
 	}()
-	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.applyLatency = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "davit_raft_apply_duration_seconds",
+		Help:    "Time from submitting a write to its committed, applied result (forwarding included).",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+	})
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), a.applyLatency)
 	if a.token, err = loadOrCreateToken(filepath.Join(cfg.DataDir, "join-token"), cfg.JoinToken); err != nil {
 		return nil, err
 	}

@@ -27,6 +27,8 @@ func (a *Agent) apply(ctx context.Context, cmd raftstore.Command) (*raftstore.Re
 	}
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.WriteTimeout.Duration)
 	defer cancel()
+	start := time.Now()
+	defer func() { a.applyLatency.Observe(time.Since(start).Seconds()) }()
 	var last error
 	for {
 		res, err := a.applyOnce(ctx, entry)

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"regexp"
 	"sort"
@@ -153,4 +155,33 @@ func TestSIGTERMShutsDownCleanly(t *testing.T) {
 	out, _, code = a.CLI("", "status")
 	assert.Equal(t, 0, code)
 	assert.Contains(t, out, "Leader")
+}
+
+func TestMetricsAndHealth(t *testing.T) {
+	a := startSingle(t)
+	_, _, code := a.CLI("apiVersion: davit/v1\nkind: Secret\nmetadata:\n  name: m\ntype: Opaque\n", "apply", "-f", "-")
+	require.Equal(t, 0, code)
+	_, _, _ = a.CLI("", "get", "secret", "nope")
+	body := httpGet(t, a.URL()+"/metrics")
+	for _, want := range []string{
+		`davit_api_requests_total{code="201",kind="Secret",verb="put"}`,
+		`davit_api_requests_total{code="404",kind="Secret",verb="get"}`,
+		"davit_api_request_duration_seconds_bucket",
+		"davit_raft_apply_duration_seconds_count",
+		`davit_objects{kind="Secret"} 1`,
+	} {
+		assert.Contains(t, body, want)
+	}
+	assert.Equal(t, "ok\n", httpGet(t, a.URL()+"/healthz"))
+	assert.Equal(t, "ok\n", httpGet(t, a.URL()+"/readyz"))
+}
+
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return string(b)
 }
