@@ -1,6 +1,10 @@
 package main
 
 import (
+	"context"
+	"errors"
+
+	"davit/cgroup"
 	"flag"
 	"fmt"
 	"os"
@@ -59,5 +63,14 @@ func run(bin string, d time.Duration, clients int) error {
 	fmt.Printf("davit HTTP API writes/s, 3 nodes:       %10.0f\n", httpRate)
 	fmt.Printf("bare hashicorp/raft applies/s, 3 nodes: %10.0f\n", bareRate)
 	fmt.Printf("ratio davit/bare:                       %10.2f\n", httpRate/bareRate)
+
+	rep, err := ContentionBenchmark(context.Background(), 10*time.Second)
+	if errors.Is(err, cgroup.ErrNotSupported) {
+		fmt.Println("== CPU guarantee under contention: skipped:", err)
+	} else if err != nil {
+		return fmt.Errorf("contention: %w", err)
+	} else {
+		printContention(rep)
+	}
 	return nil
 }
