@@ -38,6 +38,11 @@ type Config struct {
 	SnapshotThreshold uint64 `json:"snapshotThreshold"`
 	// SnapshotInterval is how often Raft checks whether to snapshot.
 	SnapshotInterval Duration `json:"snapshotInterval"`
+	// Images tunes the image controllers (images.go).
+	Images ImagesConfig `json:"images"`
+	// CPUFacts, when set, is a recorded CPU facts file used instead of
+	// probing this machine (test clusters simulate different CPUs).
+	CPUFacts string `json:"cpuFacts"`
 	// Version is the agent's version, reported in status and its Node.
 	Version string `json:"-"`
 }

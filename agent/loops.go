@@ -17,6 +17,7 @@ func (a *Agent) startLoops(ctx context.Context) {
 	go func() { defer a.wg.Done(); a.catchUp(ctx) }()
 	go func() { defer a.wg.Done(); a.nodeLoop(ctx) }()
 	go func() { defer a.wg.Done(); a.leaderLoop(ctx) }()
+	a.startImages(ctx)
 }
 
 // catchUp waits until the local state has applied every write committed
@@ -46,13 +47,24 @@ func (a *Agent) nodeLoop(ctx context.Context) {
 	if facts.Accelerator == "tcg" {
 		a.log.Warn("no hardware virtualization: VMs will run under TCG", "reason", facts.AccelReason)
 	}
+	var labels map[string]string
+	if cpu, err := a.loadCPUFacts(ctx, facts.Accelerator); err != nil {
+		a.log.Warn("no CPU facts: the node publishes no CPU labels", "err", err)
+	} else {
+		labels = cpuLabels(cpu)
+		a.log.Info("CPU facts", "vendor", cpu.Vendor, "models", len(cpu.UsableModels), "hostModel", cpu.HostModel)
+	}
 	tick := time.NewTicker(heartbeatEvery)
 	defer tick.Stop()
 	var synced time.Time
 	for {
 		a.sendHeartbeat(ctx)
 		if time.Since(synced) > 10*time.Second {
-			if err := a.syncOwnNode(ctx, facts); err != nil {
+			err := a.syncOwnNode(ctx, facts)
+			if err == nil && labels != nil {
+				err = a.syncOwnLabels(ctx, labels)
+			}
+			if err != nil {
 				a.log.Debug("sync node object", "err", err)
 			} else {
 				synced = time.Now()

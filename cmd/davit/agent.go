@@ -32,6 +32,7 @@ func agentCommand() *cli.Command {
 			str("join-token", "DAVIT_JOIN_TOKEN", "", "the cluster's join token (`davit cluster token` prints it)"),
 			str("log-level", "DAVIT_LOG_LEVEL", def.LogLevel, "debug, info, warn or error"),
 			str("log-format", "DAVIT_LOG_FORMAT", def.LogFormat, "text or json"),
+			str("cpu-facts", "DAVIT_CPU_FACTS", "", "recorded CPU facts file to use instead of probing this machine"),
 			&cli.Uint64Flag{Name: "snapshot-threshold", EnvVars: []string{"DAVIT_SNAPSHOT_THRESHOLD"},
 				Value: def.SnapshotThreshold, Usage: "Raft log entries between snapshots"},
 			&cli.DurationFlag{Name: "snapshot-interval", EnvVars: []string{"DAVIT_SNAPSHOT_INTERVAL"},
@@ -82,6 +83,7 @@ func agentConfig(c *cli.Context) (agent.Config, error) {
 	set("join-token", &cfg.JoinToken)
 	set("log-level", &cfg.LogLevel)
 	set("log-format", &cfg.LogFormat)
+	set("cpu-facts", &cfg.CPUFacts)
 	if c.IsSet("snapshot-threshold") || cfg.SnapshotThreshold == 0 {
 		cfg.SnapshotThreshold = c.Uint64("snapshot-threshold")
 	}
