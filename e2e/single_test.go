@@ -40,12 +40,13 @@ func normalizeAges(table string) string {
 
 func TestNewClusterHasPredefinedClasses(t *testing.T) {
 	a := startSingle(t)
-	// The leader creates them right after it is elected; wait for them.
 	var out string
+	// The leader creates them right after it is elected, and marks them
+	// Ready once this node has published its CPU facts.
 	require.Eventually(t, func() bool {
 		out, _, _ = a.CLI("", "get", "vmclass")
-		return strings.Count(out, "\n") >= 4
-	}, 20*time.Second, 100*time.Millisecond, "classes did not appear")
+		return strings.Count(out, " Ready ") == 3
+	}, 30*time.Second, 200*time.Millisecond, "classes did not become Ready")
 	golden(t, "get-vmclass.golden", normalizeAges(out))
 
 	out, _, code := a.CLI("", "get", "virtualmachineclass", "generic", "-o", "json")
