@@ -14,16 +14,16 @@ import (
 
 // nodeStatus is the status this agent publishes in its own Node object.
 type nodeStatus struct {
-	Capacity    nodeResources `json:"capacity"`
-	Allocatable nodeResources `json:"allocatable"`
-	Addresses   []nodeAddr    `json:"addresses"`
-	NodeInfo    nodeInfo      `json:"nodeInfo"`
+	Capacity    nodeResources `json:"capacity,omitzero"`
+	Allocatable nodeResources `json:"allocatable,omitzero"`
+	Addresses   []nodeAddr    `json:"addresses,omitempty"`
+	NodeInfo    nodeInfo      `json:"nodeInfo,omitzero"`
 	Conditions  []condition   `json:"conditions,omitempty"`
 }
 
 type nodeResources struct {
-	CPU    string `json:"cpu"`
-	Memory string `json:"memory"`
+	CPU    string `json:"cpu,omitempty"`
+	Memory string `json:"memory,omitempty"`
 }
 
 type nodeAddr struct {
@@ -32,8 +32,8 @@ type nodeAddr struct {
 }
 
 type nodeInfo struct {
-	AgentVersion  string `json:"agentVersion"`
-	Accelerator   string `json:"accelerator"`
+	AgentVersion  string `json:"agentVersion,omitempty"`
+	Accelerator   string `json:"accelerator,omitempty"`
 	KernelVersion string `json:"kernelVersion,omitempty"`
 	RaftAddress   string `json:"raftAddress,omitempty"`
 }

@@ -158,6 +158,10 @@ func (q *Quantity) UnmarshalJSON(b []byte) error {
 	if !ok {
 		return errors.New("quantity: expected a string or a number")
 	}
+	if s == "" { // an empty string is an unset quantity, as null is
+		*q = Quantity{}
+		return nil
+	}
 	p, err := ParseQuantity(s)
 	if err != nil {
 		return err

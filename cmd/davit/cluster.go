@@ -57,6 +57,7 @@ func clusterCommands() []*cli.Command {
 		},
 		cordonCommand("cordon", true),
 		cordonCommand("uncordon", false),
+		labelCommand(),
 	}
 }
 

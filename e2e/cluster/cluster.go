@@ -45,6 +45,9 @@ type Node struct {
 type Options struct {
 	// ExtraArgs are added to every agent's command line.
 	ExtraArgs []string
+	// NodeArgs, when set, adds arguments to node i's command line (e.g.
+	// --cpu-facts to simulate nodes with different CPUs).
+	NodeArgs func(i int) []string
 }
 
 // New starts an n-node cluster: node 0 bootstraps, the others join it with
@@ -64,7 +67,11 @@ func New(t testing.TB, n int, opts Options) *Cluster {
 	}
 	t.Cleanup(c.destroy)
 	for i := 0; i < n; i++ {
-		c.Nodes = append(c.Nodes, c.newNode(i, opts.ExtraArgs))
+		extra := append([]string(nil), opts.ExtraArgs...)
+		if opts.NodeArgs != nil {
+			extra = append(extra, opts.NodeArgs(i)...)
+		}
+		c.Nodes = append(c.Nodes, c.newNode(i, extra))
 	}
 	c.Nodes[0].Start()
 	token := c.Token()
