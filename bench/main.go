@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"davit/agent/scheduler"
 	"davit/cgroup"
 	"flag"
 	"fmt"
@@ -63,6 +64,9 @@ func run(bin string, d time.Duration, clients int) error {
 	fmt.Printf("davit HTTP API writes/s, 3 nodes:       %10.0f\n", httpRate)
 	fmt.Printf("bare hashicorp/raft applies/s, 3 nodes: %10.0f\n", bareRate)
 	fmt.Printf("ratio davit/bare:                       %10.2f\n", httpRate/bareRate)
+
+	fmt.Println("== Scheduler ==")
+	fmt.Printf("placements/s, 10,000 VMs over 1,000 synthetic nodes: %10.0f\n", scheduler.PlacementRate(1000, 10000))
 
 	rep, err := ContentionBenchmark(context.Background(), 10*time.Second)
 	if errors.Is(err, cgroup.ErrNotSupported) {
