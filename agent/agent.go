@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"davit/agent/httpapi"
+	"davit/agent/imagectl"
 	"davit/raftstore"
 
 	"github.com/coreos/go-systemd/v22/daemon"
@@ -34,6 +35,7 @@ type Agent struct {
 	token   string
 	peers   *http.Client
 	beats   heartbeats
+	images  *imagectl.Controller // image imports, replicas and uploads (images.go)
 	// applyLatency observes each write from submission to committed result.
 	applyLatency prometheus.Histogram
 	// caughtUp is set once the local state has applied everything the
@@ -84,6 +86,9 @@ func New(cfg Config, log *slog.Logger) (_ *Agent, err error) {
 	apiCfg.MaxBodyBytes, apiCfg.Logger = cfg.MaxBodyBytes, log
 	a.api = httpapi.New(apiCfg, &backend{a: a}, a, &admitter{store: a.store}, a.reg)
 	a.mountInternal()
+	if err := a.mountImages(); err != nil {
+		return nil, err
+	}
 	a.http = &http.Server{Handler: a.api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	return a, nil
 }

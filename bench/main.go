@@ -76,5 +76,8 @@ func run(bin string, d time.Duration, clients int) error {
 	} else {
 		printContention(rep)
 	}
+	if err := importBench(bin, filepath.Join(dir, "imports")); err != nil {
+		return fmt.Errorf("imports: %w", err)
+	}
 	return nil
 }

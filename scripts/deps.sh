@@ -6,6 +6,8 @@ pkgs=(
   curl jq            # tests and README examples
   iproute2 nftables  # multi-node test harness: namespaces, bridge, partitions
   qemu-utils         # qemu-img: image inspection and conversion
+  xorriso bzip2      # image tests: ISO fixtures, bz2-compressed fixtures
+  docker-registry    # image tests: a real container registry on loopback
   qemu-system-x86    # the VMs
   busybox-static     # test guests; `busybox ping` in the harness
 )

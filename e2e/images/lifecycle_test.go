@@ -1,6 +1,8 @@
 package e2eimages
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -53,7 +55,7 @@ func TestDeleteWaitsForUsers(t *testing.T) {
 		return slices.Equal(st.UsedInNamespaces, []string{"prod"}) && c != nil && c.Status == api.ConditionTrue
 	}, 10*time.Second, 100*time.Millisecond, "usedInNamespaces and InUse")
 
-	_, errOut, code := a.CLI("", "delete", "cvi", "used")
+	_, errOut, code := a.CLI("", "delete", "cvi", "used", "--wait=false")
 	require.Equal(t, 0, code, errOut)
 	time.Sleep(2 * time.Second)
 	st, ok := image(t, a.URL(), "clustervirtualimages", "used")
@@ -80,4 +82,34 @@ func TestDeleteWaitsForUsers(t *testing.T) {
 	}, 30*time.Second, 200*time.Millisecond, "the deleted image's blob stayed")
 	assert.Contains(t, storedBlobs(t, a.DataDir), shared.Blob.Digest, "the copy still needs the shared blob")
 	noTempFiles(t, a.DataDir)
+}
+
+// A node checks its blobs when it starts: a corrupt copy is dropped, and
+// an image nobody else holds turns ImageLost.
+func TestCorruptBlobTurnsImageLost(t *testing.T) {
+	t.Parallel()
+	src := newSource(t)
+	a := startAgent(t, "")
+	apply(t, a, cviYAML("fragile", httpSource(src.URL("/files/"+fileQCOW2))))
+	st := waitPhase(t, a, "fragile", api.ImageReady, 30*time.Second)
+	a.Stop()
+	blob := filepath.Join(a.DataDir, "images", "sha256", strings.TrimPrefix(st.Blob.Digest, "sha256:"))
+	require.NoError(t, os.Chmod(blob, 0o644))
+	f, err := os.OpenFile(blob, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteAt([]byte("garbage"), 4096)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+
+	a.Start()
+	require.Eventually(t, func() bool {
+		st, _ = image(t, a.URL(), "clustervirtualimages", "fragile")
+		return st.Phase == api.ImageLost
+	}, 30*time.Second, 100*time.Millisecond, "the image did not turn ImageLost")
+	cond := readyCond(t, st)
+	assert.Equal(t, "ImageLost", cond.Reason)
+	assert.Contains(t, cond.Message, "delete and recreate")
+	assert.NoFileExists(t, blob, "the corrupt copy is not kept")
+	out, _, _ := a.CLI("", "get", "cvi", "fragile")
+	assert.Contains(t, out, "ImageLost")
 }
