@@ -65,16 +65,18 @@ func run(bin string, d time.Duration, clients int) error {
 	fmt.Printf("bare hashicorp/raft applies/s, 3 nodes: %10.0f\n", bareRate)
 	fmt.Printf("ratio davit/bare:                       %10.2f\n", httpRate/bareRate)
 
+	if err := bootBench(context.Background()); err != nil {
+		fmt.Println("== VM start: skipped:", err)
+	}
+
 	fmt.Println("== Scheduler ==")
 	fmt.Printf("placements/s, 10,000 VMs over 1,000 synthetic nodes: %10.0f\n", scheduler.PlacementRate(1000, 10000))
 
-	rep, err := ContentionBenchmark(context.Background(), 10*time.Second)
-	if errors.Is(err, cgroup.ErrNotSupported) {
+	// ContentionBenchmark prints its own tables.
+	if _, err := ContentionBenchmark(context.Background(), 10*time.Second); errors.Is(err, cgroup.ErrNotSupported) {
 		fmt.Println("== CPU guarantee under contention: skipped:", err)
 	} else if err != nil {
 		return fmt.Errorf("contention: %w", err)
-	} else {
-		printContention(rep)
 	}
 	if err := importBench(bin, filepath.Join(dir, "imports")); err != nil {
 		return fmt.Errorf("imports: %w", err)

@@ -28,7 +28,7 @@ func TestBootDirectKernel(t *testing.T) {
 		placed = vm
 		return nil
 	})
-	spec := TestGuestSpec("direct", "direct-1", g.Dir)
+	spec := SpecForTestGuest("direct", "direct-1", g.Dir)
 	t0 := time.Now()
 	inst := startGuest(t, cfg, spec)
 	t.Logf("QMP running after %v", time.Since(t0))
@@ -97,7 +97,7 @@ func TestBootEFI(t *testing.T) {
 	if _, err := os.Stat(DefaultOVMFCode); err != nil {
 		t.Skip("OVMF not installed (apt-get install ovmf)")
 	}
-	spec := TestGuestSpec("efi", "efi-1", g.Dir)
+	spec := SpecForTestGuest("efi", "efi-1", g.Dir)
 	spec.Firmware.Type = FirmwareEFI
 	spec.DirectBoot.Kernel = g.Vmlinuz
 	inst := startGuest(t, testConfig(t), spec)

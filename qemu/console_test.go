@@ -127,10 +127,11 @@ func TestConsoleEscape(t *testing.T) {
 		io.Writer
 	}{NewEscapeReader(pr), &out}
 	done := attachAsync(context.Background(), path, rw)
-	go func() { _, _ = pw.Write([]byte("ls\n\x1dignored")) }()
+	defer pw.Close()
+	go func() { _, _ = pw.Write([]byte("ls\n")) }()
+	require.Eventually(t, func() bool { return out.String() == "DAVIT-GUEST-READY\nLS\n" }, 5*time.Second, 10*time.Millisecond)
+	go func() { _, _ = pw.Write([]byte("\x1dignored")) }()
 	require.NoError(t, waitErr(t, done))
-	pw.Close()
-	require.Eventually(t, func() bool { return strings.HasPrefix(out.String(), "DAVIT-GUEST-READY\n") }, 5*time.Second, 10*time.Millisecond)
 }
 
 func TestEscapeReader(t *testing.T) {

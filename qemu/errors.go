@@ -15,8 +15,9 @@ var (
 	ErrNotRunning = errors.New("VM is not running")
 	// ErrExited: QEMU exited (during start, or while a command waited).
 	ErrExited = errors.New("QEMU exited")
-	// ErrQMPTimeout: QMP did not answer in time; the connection is closed
-	// because a late answer could be taken for the next command's.
+	// ErrQMPTimeout: QMP did not answer in time. The connection stays
+	// usable: a late answer is read and dropped, never taken for the next
+	// command's.
 	ErrQMPTimeout = errors.New("QMP timeout")
 	// ErrQMPClosed: the QMP connection is closed (QEMU exited or Close).
 	ErrQMPClosed = errors.New("QMP connection closed")

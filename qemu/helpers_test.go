@@ -24,6 +24,9 @@ import (
 // TestMain fails the run when a goroutine started by this package's
 // non-test code (or go-qemu's reader) outlives the tests.
 func TestMain(m *testing.M) {
+	if dir := os.Getenv(helperEnv); dir != "" {
+		os.Exit(startAndExit(dir))
+	}
 	code := m.Run()
 	if code == 0 {
 		if leaked := leakedGoroutines(3 * time.Second); leaked != "" {
@@ -32,6 +35,26 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(code)
+}
+
+// helperEnv makes the test binary a stand-in agent: it starts the test
+// guest in the data dir named by the variable and exits at once, leaving
+// QEMU behind (see TestQEMUSurvivesItsParent).
+const helperEnv = "DAVIT_QEMU_TEST_START_AND_EXIT"
+
+func startAndExit(dataDir string) int {
+	g, err := qemutest.Build(context.Background(), os.Getenv("DAVIT_GUEST_DIR"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	inst, err := Start(context.Background(), DefaultConfig(dataDir), SpecForTestGuest("orphan", "orphan-1", g.Dir))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println(inst.PID())
+	return 0 // no Stop, no Close: the "agent" just dies
 }
 
 func leakedGoroutines(wait time.Duration) string {

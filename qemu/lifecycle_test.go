@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -24,7 +26,7 @@ func TestReattachAfterAgentRestart(t *testing.T) {
 	g := qemutest.Guest(t)
 	cfg := testConfig(t)
 	cfg.PowerdownInterval = time.Second
-	spec := TestGuestSpec("reattach", "reattach-1", g.Dir)
+	spec := SpecForTestGuest("reattach", "reattach-1", g.Dir)
 	first := startGuest(t, cfg, spec)
 	pid := first.PID()
 	con := openConsole(t, first.Paths().ConsoleSocket())
@@ -73,7 +75,7 @@ func TestReattachAfterAgentRestart(t *testing.T) {
 func TestStopQuitsWhenGuestIgnoresPowerdown(t *testing.T) {
 	g := qemutest.Guest(t)
 	cfg := testConfig(t)
-	spec := TestGuestSpec("noacpi", "noacpi-1", g.Dir)
+	spec := SpecForTestGuest("noacpi", "noacpi-1", g.Dir)
 	spec.DirectBoot.Append += " acpi=off"
 	inst := startGuest(t, cfg, spec)
 	openConsole(t, inst.Paths().ConsoleSocket()).waitLine(t, readyRE, 30*time.Second)
@@ -95,7 +97,7 @@ func TestStopKillsWhenQMPHangs(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.QMPTimeout = time.Second
 	cfg.KillTimeout = time.Second
-	inst := startGuest(t, cfg, TestGuestSpec("hang", "hang-1", g.Dir))
+	inst := startGuest(t, cfg, SpecForTestGuest("hang", "hang-1", g.Dir))
 	require.NoError(t, syscall.Kill(inst.PID(), syscall.SIGSTOP))
 	t0 := time.Now()
 	method, err := inst.Stop(context.Background(), 30*time.Second)
@@ -110,7 +112,7 @@ func TestStopKillsWhenQMPHangs(t *testing.T) {
 // kill -9 by hand is noticed at once, with the tail of QEMU's stderr.
 func TestKilledByHandIsNoticed(t *testing.T) {
 	g := qemutest.Guest(t)
-	spec := TestGuestSpec("killed", "killed-1", g.Dir)
+	spec := SpecForTestGuest("killed", "killed-1", g.Dir)
 	spec.CPU.Model = "qemu64,+avx512f" // TCG warns on stderr: something to report
 	inst := startGuest(t, testConfig(t), spec)
 	require.NoError(t, syscall.Kill(inst.PID(), syscall.SIGKILL))
@@ -136,7 +138,7 @@ func TestKilledByHandIsNoticed(t *testing.T) {
 func TestKilledAfterReattachIsNoticed(t *testing.T) {
 	g := qemutest.Guest(t)
 	cfg := testConfig(t)
-	first := startGuest(t, cfg, TestGuestSpec("killed2", "killed-2", g.Dir))
+	first := startGuest(t, cfg, SpecForTestGuest("killed2", "killed-2", g.Dir))
 	require.NoError(t, first.Close())
 	inst, err := Attach(context.Background(), cfg, first.Paths().Dir)
 	require.NoError(t, err)
@@ -155,7 +157,7 @@ func TestKilledAfterReattachIsNoticed(t *testing.T) {
 func TestStartFailureReportsStderrAndCleansUp(t *testing.T) {
 	g := qemutest.Guest(t)
 	cfg := testConfig(t)
-	spec := TestGuestSpec("bad", "bad-1", g.Dir)
+	spec := SpecForTestGuest("bad", "bad-1", g.Dir)
 	spec.CPU.Model = "no-such-model"
 	_, err := Start(context.Background(), cfg, spec)
 	require.Error(t, err)
@@ -174,7 +176,7 @@ func TestPlacementFailureUndoesStart(t *testing.T) {
 	cfg := testConfig(t)
 	pl := &recordingPlacement{fail: errors.New("cgroup full")}
 	cfg.Placement = pl
-	spec := TestGuestSpec("place", "place-1", g.Dir)
+	spec := SpecForTestGuest("place", "place-1", g.Dir)
 	_, err := Start(context.Background(), cfg, spec)
 	require.ErrorContains(t, err, "step placement")
 	require.ErrorContains(t, err, "cgroup full")
@@ -249,11 +251,45 @@ func qemuProcessesFor(p Paths) []int {
 func TestStartContextEndsMidway(t *testing.T) {
 	g := qemutest.Guest(t)
 	cfg := testConfig(t)
-	spec := TestGuestSpec("hurry", "hurry-1", g.Dir)
+	spec := SpecForTestGuest("hurry", "hurry-1", g.Dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Millisecond)
 	defer cancel()
 	_, err := Start(ctx, cfg, spec)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.Empty(t, qemuProcessesFor(cfg.Paths(spec.UID)))
 	require.Equal(t, []string{LogFileName}, dirNames(t, cfg.Paths(spec.UID).Dir))
+}
+
+// The real agent restart: the process that started QEMU exits without a
+// word; QEMU (its own session, no parent-death signal) runs on, and a new
+// process attaches to it. QEMU is then nobody's child here: the exit
+// status is unknown, the pidfd still notices the exit.
+func TestQEMUSurvivesItsParent(t *testing.T) {
+	g := qemutest.Guest(t)
+	cfg := testConfig(t)
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), helperEnv+"="+cfg.DataDir, "DAVIT_GUEST_DIR="+g.Dir)
+	out, err := cmd.Output()
+	require.NoError(t, err, "helper: %s", out)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	require.NoError(t, err)
+	killOnCleanup(t, pid)
+	require.True(t, processAlive(pid), "QEMU died with its parent")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	inst, err := Attach(ctx, cfg, cfg.Paths("orphan-1").Dir)
+	require.NoError(t, err)
+	defer inst.Close()
+	require.Equal(t, pid, inst.PID())
+	con := openConsole(t, inst.Paths().ConsoleSocket())
+	con.waitLine(t, readyRE, 30*time.Second)
+	con.waitTick(t, 5*time.Second)
+	t0 := time.Now()
+	method, err := inst.Stop(ctx, 20*time.Second)
+	require.NoError(t, err)
+	require.Equal(t, StopPowerdown, method)
+	require.Less(t, time.Since(t0), cfg.PowerdownInterval, "the first press after the marker must not be lost")
+	require.Equal(t, "", inst.Exit().Status)
+	require.True(t, inst.Exit().GuestPoweroff())
 }

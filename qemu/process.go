@@ -69,6 +69,10 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// dialRetryInterval is how often Start (and the bare launch it is
+// compared with) tries QEMU's QMP socket while QEMU starts.
+const dialRetryInterval = 5 * time.Millisecond
+
 // Paths returns where VM uid's files are under this config.
 func (c Config) Paths(uid string) Paths {
 	p := PathsFor(c.DataDir, uid)
@@ -77,7 +81,7 @@ func (c Config) Paths(uid string) Paths {
 }
 
 func (c Config) monitorOptions(log *slog.Logger, onEvent func(Event)) MonitorOptions {
-	return MonitorOptions{CommandTimeout: c.QMPTimeout, Logger: log, OnEvent: onEvent}
+	return MonitorOptions{CommandTimeout: c.QMPTimeout, RetryInterval: dialRetryInterval, Logger: log, OnEvent: onEvent}
 }
 
 // Placement puts a started QEMU where it belongs (the VM's cgroup, vCPU

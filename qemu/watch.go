@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -207,22 +206,4 @@ func logTail(path string, maxLines int) string {
 		lines = lines[len(lines)-maxLines:]
 	}
 	return strings.Join(lines, "\n")
-}
-
-// waitFor polls cond every interval until it is true, done closes, or
-// the deadline passes.
-func waitFor(deadline time.Time, interval time.Duration, done <-chan struct{}, cond func() bool) bool {
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		select {
-		case <-done:
-			return cond()
-		case <-time.After(interval):
-		}
-	}
 }

@@ -123,14 +123,17 @@ for m in ${MODULES[*]}; do
 done
 # ACPI power button (QMP system_powerdown): the button driver turns it into an input event,
 # evdev exposes it as /dev/input/eventN; the first event read from that device powers the
-# guest off (ACPI S5, QEMU exits).
+# guest off (ACPI S5, QEMU exits). The device is opened before the marker is printed: evdev
+# only queues events for readers that have it open, so a press after the marker is never lost.
 insmod /lib/modules/evdev.ko 2>/dev/null
 insmod /lib/modules/button.ko 2>/dev/null
 for ev in /sys/class/input/event*; do
   if grep -q "Power Button" "\$ev/device/name" 2>/dev/null; then
-    (dd if=/dev/input/\${ev##*/} bs=24 count=1 >/dev/null 2>&1
+    exec 3</dev/input/\${ev##*/}
+    (dd bs=24 count=1 <&3 >/dev/null 2>&1
      echo DAVIT-GUEST-POWEROFF >/dev/ttyS0
      poweroff -f) &
+    exec 3<&-
     break
   fi
 done

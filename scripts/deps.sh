@@ -10,6 +10,9 @@ pkgs=(
   docker-registry    # image tests: a real container registry on loopback
   qemu-system-x86    # the VMs
   busybox-static     # test guests; `busybox ping` in the harness
+  ovmf               # EFI firmware for VMs with bootloader EFI
+  cpio xz-utils fdisk dosfstools mtools syslinux syslinux-common isolinux xorriso
+                     # scripts/build-test-guest.sh: initramfs, disk and ISO
 )
 missing=()
 for p in "${pkgs[@]}"; do
