@@ -198,7 +198,7 @@ func TestRejoinFromSnapshot(t *testing.T) {
 		v, code, _ := getSecret(ctx, c.Nodes[2], "s399", false)
 		return code == http.StatusOK && v == "x"
 	}, 30*time.Second, 100*time.Millisecond)
-	assert.Contains(t, c.Nodes[2].Log(), "snapshot", "node 2 did not restore a snapshot")
+	assert.Contains(t, c.Nodes[2].Log(), "Installed remote snapshot", "node 2 caught up without InstallSnapshot")
 	for i := 0; i < 400; i += 37 {
 		_, code, _ := getSecret(ctx, c.Nodes[2], fmt.Sprintf("s%d", i), false)
 		assert.Equal(t, http.StatusOK, code)
