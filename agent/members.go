@@ -46,8 +46,8 @@ func (a *Agent) handleMembers(w http.ResponseWriter, r *http.Request) {
 		if t, ok := a.beats.lastSeen(s.ID); ok {
 			m.LastContact = now.Sub(t).Round(time.Millisecond).String()
 		}
-		if s.ID == a.cfg.NodeName {
-			m.LastContact = "0s"
+		if s.ID == a.cfg.NodeName { // the leader answering is alive by definition
+			m.Health, m.LastContact = "healthy", "0s"
 		}
 		out = append(out, m)
 	}
