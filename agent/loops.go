@@ -119,6 +119,7 @@ func (a *Agent) leaderLoop(ctx context.Context) {
 		if time.Since(lastConds) >= time.Second {
 			a.updateNodeConditions(ctx)
 			a.syncClassStatuses(ctx)
+			a.syncVMClassConditions(ctx)
 			lastConds = time.Now()
 		}
 	}
