@@ -34,7 +34,7 @@ func (a *Agent) syncClassStatuses(ctx context.Context) {
 				st.Conditions[i].LastTransitionTime = *api.NewTime(now)
 			}
 		}
-		if sameStatus(c.Status, st) {
+		if sameJSON(c.Status, st) {
 			continue
 		}
 		b, err := json.Marshal(st)
@@ -47,10 +47,4 @@ func (a *Agent) syncClassStatuses(ctx context.Context) {
 			a.log.Debug("write class status", "class", o.Metadata.Name, "err", err)
 		}
 	}
-}
-
-func sameStatus(a, b api.VirtualMachineClassStatus) bool {
-	x, _ := json.Marshal(a)
-	y, _ := json.Marshal(b)
-	return string(x) == string(y)
 }

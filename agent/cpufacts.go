@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"encoding/json"
 	"path/filepath"
 	"strings"
 
@@ -45,7 +44,7 @@ func (a *Agent) syncOwnLabels(ctx context.Context, want map[string]string) error
 		return err
 	}
 	merged := cpuinfo.MergeLabels(obj.Metadata.Labels, want)
-	if labelsEqual(obj.Metadata.Labels, merged) {
+	if sameJSON(obj.Metadata.Labels, merged) {
 		return nil
 	}
 	upd := obj.DeepCopy()
@@ -56,10 +55,4 @@ func (a *Agent) syncOwnLabels(ctx context.Context, want map[string]string) error
 		return err
 	}
 	return res.Err
-}
-
-func labelsEqual(a, b map[string]string) bool {
-	x, _ := json.Marshal(a)
-	y, _ := json.Marshal(b)
-	return string(x) == string(y)
 }

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"davit/api"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -133,26 +134,18 @@ func (a *Agent) updateNodeConditions(ctx context.Context) {
 	now := time.Now()
 	nodes, _ := a.store.List("Node", "", nil)
 	for _, obj := range nodes {
-		var st nodeStatus
+		var st api.NodeStatus
 		_ = json.Unmarshal(obj.Status, &st)
 		status, reason, msg := a.beats.readiness(obj.Metadata.Name, now)
-		if cur := findCondition(st.Conditions, "Ready"); cur != nil && cur.Status == status && cur.Reason == reason {
+		if cur := api.FindCondition(st.Conditions, "Ready"); cur != nil && string(cur.Status) == status && cur.Reason == reason {
 			continue
 		}
-		st.Conditions = setCondition(st.Conditions, condition{Type: "Ready", Status: status, Reason: reason, Message: msg}, now)
+		st.Conditions = api.SetCondition(st.Conditions,
+			api.Condition{Type: "Ready", Status: api.ConditionStatus(status), Reason: reason, Message: msg}, now)
 		if err := a.writeStatusIfChanged(ctx, obj, st); err != nil {
 			a.log.Debug("write node condition", "node", obj.Metadata.Name, "err", err)
 		}
 	}
-}
-
-func findCondition(conds []condition, typ string) *condition {
-	for i := range conds {
-		if conds[i].Type == typ {
-			return &conds[i]
-		}
-	}
-	return nil
 }
 
 // lastSeen returns when node last sent a heartbeat to this leader.

@@ -3,64 +3,24 @@ package agent
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net"
-	"strconv"
-	"time"
 
 	"davit/api"
 	"davit/raftstore"
 )
 
-// nodeStatus is the status this agent publishes in its own Node object.
-type nodeStatus struct {
-	Capacity    nodeResources `json:"capacity,omitzero"`
-	Allocatable nodeResources `json:"allocatable,omitzero"`
-	Addresses   []nodeAddr    `json:"addresses,omitempty"`
-	NodeInfo    nodeInfo      `json:"nodeInfo,omitzero"`
-	Conditions  []condition   `json:"conditions,omitempty"`
-}
-
-type nodeResources struct {
-	CPU    string `json:"cpu,omitempty"`
-	Memory string `json:"memory,omitempty"`
-}
-
-type nodeAddr struct {
-	Type    string `json:"type"`
-	Address string `json:"address"`
-}
-
-type nodeInfo struct {
-	AgentVersion  string `json:"agentVersion,omitempty"`
-	Accelerator   string `json:"accelerator,omitempty"`
-	KernelVersion string `json:"kernelVersion,omitempty"`
-	RaftAddress   string `json:"raftAddress,omitempty"`
-}
-
-// condition is a metav1.Condition.
-type condition struct {
-	Type               string    `json:"type"`
-	Status             string    `json:"status"`
-	Reason             string    `json:"reason"`
-	Message            string    `json:"message,omitempty"`
-	LastTransitionTime *api.Time `json:"lastTransitionTime,omitempty"`
-}
-
 // desiredNodeStatus computes this agent's Node status from its host facts;
 // the Ready condition is the leader's to set and is carried over.
-func (a *Agent) desiredNodeStatus(f hostFacts, old *nodeStatus) nodeStatus {
+func (a *Agent) desiredNodeStatus(f hostFacts, old *api.NodeStatus) api.NodeStatus {
 	host, _, _ := net.SplitHostPort(a.cfg.AdvertiseHTTP)
-	alloc := f.MemoryBytes - systemReservedMemory
-	if alloc < 0 {
-		alloc = 0
-	}
-	st := nodeStatus{
-		Capacity:    nodeResources{CPU: strconv.Itoa(f.CPUs), Memory: memString(f.MemoryBytes)},
-		Allocatable: nodeResources{CPU: strconv.Itoa(f.CPUs), Memory: memString(alloc)},
-		Addresses: []nodeAddr{{Type: "InternalIP", Address: host}, {Type: addrHTTP, Address: a.cfg.AdvertiseHTTP},
+	alloc := max(f.MemoryBytes-systemReservedMemory, 0)
+	cpus := api.IntOrStringFromInt(int64(f.CPUs))
+	st := api.NodeStatus{
+		Capacity:    api.ResourceAmounts{CPU: cpus, Memory: api.NewQuantity(f.MemoryBytes)},
+		Allocatable: api.ResourceAmounts{CPU: cpus, Memory: api.NewQuantity(alloc)},
+		Addresses: []api.NodeAddress{{Type: "InternalIP", Address: host}, {Type: addrHTTP, Address: a.cfg.AdvertiseHTTP},
 			{Type: addrRaft, Address: a.cfg.AdvertiseRaft}},
-		NodeInfo: nodeInfo{AgentVersion: a.cfg.Version, Accelerator: f.Accelerator, KernelVersion: f.KernelVersion,
+		NodeInfo: api.NodeInfo{AgentVersion: a.cfg.Version, Accelerator: f.Accelerator, KernelVersion: f.KernelVersion,
 			RaftAddress: a.cfg.AdvertiseRaft},
 	}
 	if old != nil {
@@ -68,9 +28,6 @@ func (a *Agent) desiredNodeStatus(f hostFacts, old *nodeStatus) nodeStatus {
 	}
 	return st
 }
-
-// memString prints bytes as a Kubernetes quantity in Ki, as kubelets do.
-func memString(b int64) string { return fmt.Sprintf("%dKi", b/1024) }
 
 // syncOwnNode creates this agent's Node object if missing and writes its
 // status when it differs from what is stored.
@@ -95,7 +52,7 @@ func (a *Agent) syncOwnNode(ctx context.Context, f hostFacts) error {
 			return err
 		}
 	}
-	var old nodeStatus
+	var old api.NodeStatus
 	_ = json.Unmarshal(obj.Status, &old)
 	want := a.desiredNodeStatus(f, &old)
 	return a.writeStatusIfChanged(ctx, obj, want)
@@ -107,7 +64,7 @@ func (a *Agent) writeStatusIfChanged(ctx context.Context, obj *api.Object, statu
 	if err != nil {
 		return err
 	}
-	if jsonEqual(obj.Status, b) {
+	if sameJSON(obj.Status, json.RawMessage(b)) {
 		return nil
 	}
 	upd := obj.DeepCopy()
@@ -117,30 +74,4 @@ func (a *Agent) writeStatusIfChanged(ctx context.Context, obj *api.Object, statu
 		return err
 	}
 	return res.Err
-}
-
-func jsonEqual(a, b []byte) bool {
-	var x, y any
-	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
-		return false
-	}
-	xb, _ := json.Marshal(x)
-	yb, _ := json.Marshal(y)
-	return string(xb) == string(yb)
-}
-
-func setCondition(conds []condition, c condition, now time.Time) []condition {
-	for i := range conds {
-		if conds[i].Type == c.Type {
-			if conds[i].Status != c.Status {
-				c.LastTransitionTime = api.NewTime(now)
-			} else {
-				c.LastTransitionTime = conds[i].LastTransitionTime
-			}
-			conds[i] = c
-			return conds
-		}
-	}
-	c.LastTransitionTime = api.NewTime(now)
-	return append(conds, c)
 }

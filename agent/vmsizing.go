@@ -28,7 +28,7 @@ func (a *Agent) syncVMClassConditions(ctx context.Context) {
 		for _, c := range conds {
 			want = api.SetCondition(want, c, now)
 		}
-		if condsEqual(vm.Status.Conditions, want) {
+		if sameJSON(vm.Status.Conditions, want) {
 			continue
 		}
 		vm.Status.Conditions = want
@@ -87,12 +87,4 @@ func vmClassConditions(vm *api.VirtualMachine, c *api.VirtualMachineClass) []api
 		sizing = cond("SizingPolicyMatched", api.ConditionFalse, "SizingPolicyNotMatched", errs.Error())
 	}
 	return []api.Condition{ready, sizing}
-}
-
-// condsEqual compares conditions ignoring nothing: SetCondition keeps the
-// transition time of unchanged ones, so equal means nothing to write.
-func condsEqual(a, b []api.Condition) bool {
-	x, _ := json.Marshal(a)
-	y, _ := json.Marshal(b)
-	return string(x) == string(y)
 }
