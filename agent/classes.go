@@ -28,12 +28,7 @@ func (a *Agent) syncClassStatuses(ctx context.Context) {
 			continue
 		}
 		c := r.(*api.VirtualMachineClass)
-		st := classstatus.Compute(c, nodes)
-		for i := range st.Conditions {
-			if st.Conditions[i].LastTransitionTime.IsZero() {
-				st.Conditions[i].LastTransitionTime = *api.NewTime(now)
-			}
-		}
+		st := classstatus.Compute(c, nodes, now)
 		if sameJSON(c.Status, st) {
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"davit/api"
 )
@@ -14,11 +15,12 @@ const (
 	FeatureLabel = "cpu-feature.node.virtualization.deckhouse.io/"
 )
 
-// Compute returns the class's status given every node. A Discovery
+// Compute returns the class's status given every node; now stamps the
+// conditions that change. A Discovery
 // class's enabled features are computed once: an existing
 // status.cpuFeatures.enabled is kept, so node changes never alter the
 // model its VMs run with.
-func Compute(c *api.VirtualMachineClass, nodes []*api.Node) api.VirtualMachineClassStatus {
+func Compute(c *api.VirtualMachineClass, nodes []*api.Node, now time.Time) api.VirtualMachineClassStatus {
 	st := api.VirtualMachineClassStatus{ObservedGeneration: c.Metadata.Generation, Conditions: c.Status.Conditions}
 	cpu := c.Spec.CPU
 	var candidates []*api.Node
@@ -54,7 +56,8 @@ func Compute(c *api.VirtualMachineClass, nodes []*api.Node) api.VirtualMachineCl
 	if c.Metadata.DeletionTimestamp != nil {
 		st.Phase = api.ClassTerminating
 	}
-	st.Conditions = merge(st.Conditions, ready, discovered)
+	st.Conditions = api.SetCondition(st.Conditions, ready, now)
+	st.Conditions = api.SetCondition(st.Conditions, discovered, now)
 	return st
 }
 
@@ -180,23 +183,6 @@ func cpuCount(v api.IntOrString) int64 {
 
 func condition(t, status, reason, msg string) api.Condition {
 	return api.Condition{Type: t, Status: api.ConditionStatus(status), Reason: reason, Message: msg}
-}
-
-// merge sets the computed conditions, keeping transition times of those
-// that did not change. The caller sets the time when writing.
-func merge(old []api.Condition, cs ...api.Condition) []api.Condition {
-	out := append([]api.Condition(nil), old...)
-	for _, c := range cs {
-		if cur := api.FindCondition(out, c.Type); cur != nil {
-			if cur.Status == c.Status {
-				c.LastTransitionTime = cur.LastTransitionTime
-			}
-			*cur = c
-			continue
-		}
-		out = append(out, c)
-	}
-	return out
 }
 
 func filter(nodes []*api.Node, keep func(*api.Node) bool) []*api.Node {

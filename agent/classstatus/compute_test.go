@@ -2,6 +2,7 @@ package classstatus
 
 import (
 	"testing"
+	"time"
 
 	"davit/api"
 
@@ -43,55 +44,57 @@ func guideNodes() []*api.Node {
 	}
 }
 
+var t0 = time.Unix(1_800_000_000, 0)
+
 const hdr = "apiVersion: virtualization.deckhouse.io/v1alpha2\nkind: VirtualMachineClass\nmetadata:\n  name: c\nspec:\n"
 
 func TestGuideDiscoveryClasses(t *testing.T) {
 	nodes := guideNodes()
-	universal := Compute(class(t, hdr+"  cpu:\n    type: Discovery\n    discovery: {}\n"), nodes)
+	universal := Compute(class(t, hdr+"  cpu:\n    type: Discovery\n    discovery: {}\n"), nodes, t0)
 	assert.Equal(t, api.ClassReady, universal.Phase)
 	assert.Equal(t, []string{"aes", "popcnt", "sse4.2"}, universal.CPUFeatures.Enabled)
 	assert.Equal(t, []string{"b1", "b2", "g1", "g2"}, universal.AvailableNodes)
 	assert.Equal(t, "16", universal.MaxAllocatableResources.CPU.String())
 	assert.Equal(t, "64Gi", universal.MaxAllocatableResources.Memory.String())
 
-	cpuX := Compute(class(t, hdr+"  cpu:\n    type: Discovery\n    discovery: {}\n  nodeSelector:\n    matchExpressions:\n    - {key: group, operator: In, values: [blue]}\n"), nodes)
+	cpuX := Compute(class(t, hdr+"  cpu:\n    type: Discovery\n    discovery: {}\n  nodeSelector:\n    matchExpressions:\n    - {key: group, operator: In, values: [blue]}\n"), nodes, t0)
 	assert.Equal(t, []string{"b1", "b2"}, cpuX.AvailableNodes)
 
-	cpuY := Compute(class(t, hdr+"  cpu:\n    type: Discovery\n    discovery:\n      nodeSelector:\n        matchExpressions:\n        - {key: group, operator: In, values: [green]}\n"), nodes)
+	cpuY := Compute(class(t, hdr+"  cpu:\n    type: Discovery\n    discovery:\n      nodeSelector:\n        matchExpressions:\n        - {key: group, operator: In, values: [green]}\n"), nodes, t0)
 	assert.Equal(t, []string{"aes", "avx", "popcnt", "sse4.2"}, cpuY.CPUFeatures.Enabled)
 	assert.Equal(t, []string{"g1", "g2"}, cpuY.AvailableNodes, "only nodes with every enabled feature")
 }
 
 func TestDiscoveryIsComputedOnce(t *testing.T) {
 	c := class(t, hdr+"  cpu:\n    type: Discovery\n    discovery: {}\n")
-	c.Status = Compute(c, guideNodes())
+	c.Status = Compute(c, guideNodes(), t0)
 	// A new, older node joins: the enabled set must not shrink.
 	nodes := append(guideNodes(), node("old", nil, 1, "1Gi", "sse4.2"))
-	again := Compute(c, nodes)
+	again := Compute(c, nodes, t0)
 	assert.Equal(t, []string{"aes", "popcnt", "sse4.2"}, again.CPUFeatures.Enabled)
 	assert.NotContains(t, again.AvailableNodes, "old")
 }
 
 func TestModelFeaturesAndHost(t *testing.T) {
 	nodes := guideNodes()
-	ivy := Compute(class(t, hdr+"  cpu:\n    type: Model\n    model: IvyBridge\n"), nodes)
+	ivy := Compute(class(t, hdr+"  cpu:\n    type: Model\n    model: IvyBridge\n"), nodes, t0)
 	assert.Equal(t, []string{"g1", "g2"}, ivy.AvailableNodes)
 	assert.Equal(t, api.ClassReady, ivy.Phase)
 
-	vmx := Compute(class(t, hdr+"  cpu:\n    type: Features\n    features: [vmx]\n"), nodes)
+	vmx := Compute(class(t, hdr+"  cpu:\n    type: Features\n    features: [vmx]\n"), nodes, t0)
 	assert.Equal(t, api.ClassPending, vmx.Phase)
 	ready := api.FindCondition(vmx.Conditions, "Ready")
 	require.NotNil(t, ready)
 	assert.Equal(t, "NoSuitableNodesFound", ready.Reason)
 
-	avx := Compute(class(t, hdr+"  cpu:\n    type: Features\n    features: [avx]\n"), nodes)
+	avx := Compute(class(t, hdr+"  cpu:\n    type: Features\n    features: [avx]\n"), nodes, t0)
 	assert.Equal(t, []string{"g1", "g2"}, avx.AvailableNodes)
 	assert.Equal(t, []string{"aes", "popcnt", "sse4.2"}, avx.CPUFeatures.NotEnabledCommon)
 
-	host := Compute(class(t, hdr+"  cpu:\n    type: Host\n"), nodes)
+	host := Compute(class(t, hdr+"  cpu:\n    type: Host\n"), nodes, t0)
 	assert.Len(t, host.AvailableNodes, 4)
 	disc := api.FindCondition(host.Conditions, "Discovered")
 	require.NotNil(t, disc)
 	assert.Equal(t, "DiscoverySkip", disc.Reason)
-	assert.Equal(t, api.ClassPending, Compute(class(t, hdr+"  cpu:\n    type: Host\n"), nil).Phase)
+	assert.Equal(t, api.ClassPending, Compute(class(t, hdr+"  cpu:\n    type: Host\n"), nil, t0).Phase)
 }
