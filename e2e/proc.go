@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"bytes"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -49,8 +47,7 @@ type Agent struct {
 	HTTPAddr string
 	RaftAddr string
 	Args     []string
-	cmd      *exec.Cmd
-	done     chan struct{}
+	proc     *Process
 	Log      *LogBuffer
 }
 
@@ -78,15 +75,12 @@ func (a *Agent) StartNoWait() {
 	a.t.Helper()
 	args := append([]string{"agent", "--data-dir", a.DataDir, "--node-name", a.Name,
 		"--http-addr", a.HTTPAddr, "--raft-addr", a.RaftAddr, "--log-level", "debug"}, a.Args...)
-	a.cmd = exec.Command(a.Bin, args...)
 	a.Log = &LogBuffer{}
-	a.cmd.Stdout, a.cmd.Stderr = a.Log, a.Log
-	a.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := a.cmd.Start(); err != nil {
+	p, err := StartProcess(exec.Command(a.Bin, args...), a.Log)
+	if err != nil {
 		a.t.Fatalf("start agent %s: %v", a.Name, err)
 	}
-	a.done = make(chan struct{})
-	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(a.cmd, a.done)
+	a.proc = p
 }
 
 // WaitReady waits until /readyz answers 200.
@@ -94,10 +88,8 @@ func (a *Agent) WaitReady(d time.Duration) {
 	a.t.Helper()
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
-		select {
-		case <-a.done:
-			a.t.Fatalf("agent %s exited: %s\n%s", a.Name, a.cmd.ProcessState, a.Log)
-		default:
+		if exited, _ := a.proc.Exited(); exited {
+			a.t.Fatalf("agent %s exited: %s\n%s", a.Name, a.proc, a.Log)
 		}
 		if resp, err := http.Get(a.URL() + "/readyz"); err == nil {
 			resp.Body.Close()
@@ -111,62 +103,21 @@ func (a *Agent) WaitReady(d time.Duration) {
 }
 
 // Kill sends SIGKILL (kill -9) by PID and waits for the process to end.
-func (a *Agent) Kill() { a.signal(syscall.SIGKILL) }
+func (a *Agent) Kill() { a.proc.Signal(syscall.SIGKILL) }
 
 // Stop sends SIGTERM and waits for a clean exit.
-func (a *Agent) Stop() { a.signal(syscall.SIGTERM) }
-
-func (a *Agent) signal(sig syscall.Signal) {
-	if a.cmd == nil || a.cmd.Process == nil {
-		return
-	}
-	select {
-	case <-a.done:
-		return
-	default:
-	}
-	_ = a.cmd.Process.Signal(sig)
-	select {
-	case <-a.done:
-	case <-time.After(15 * time.Second):
-		_ = a.cmd.Process.Kill()
-		<-a.done
-	}
-}
+func (a *Agent) Stop() { a.proc.Signal(syscall.SIGTERM) }
 
 // Exited reports whether the process has ended, and its exit code.
-func (a *Agent) Exited() (bool, int) {
-	select {
-	case <-a.done:
-		return true, a.cmd.ProcessState.ExitCode()
-	default:
-		return false, 0
-	}
-}
-
-// Wait waits for the process to exit on its own and returns its exit code.
-func (a *Agent) Wait(d time.Duration) (int, error) {
-	select {
-	case <-a.done:
-		return a.cmd.ProcessState.ExitCode(), nil
-	case <-time.After(d):
-		return 0, fmt.Errorf("agent %s still running after %s", a.Name, d)
-	}
-}
+func (a *Agent) Exited() (bool, int) { return a.proc.Exited() }
 
 // CLI runs `davit --addr <agent> args...` with stdin and returns stdout,
 // stderr and the exit code.
 func (a *Agent) CLI(stdin string, args ...string) (string, string, int) {
 	a.t.Helper()
-	cmd := exec.Command(a.Bin, append([]string{"--addr", a.URL()}, args...)...)
-	var out, errb bytes.Buffer
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewBufferString(stdin), &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
+	out, errOut, code, err := RunCLI(exec.Command(a.Bin, append([]string{"--addr", a.URL()}, args...)...), stdin)
+	if err != nil {
 		a.t.Fatalf("run davit %v: %v", args, err)
 	}
-	return out.String(), errb.String(), code
+	return out, errOut, code
 }

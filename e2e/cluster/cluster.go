@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"os"
@@ -35,8 +34,7 @@ type Node struct {
 	RaftAddr string
 	Extra    []string
 	ns       string
-	cmd      *exec.Cmd
-	done     chan struct{}
+	proc     *e2e.Process
 	log      *e2e.LogBuffer
 	client   *http.Client
 }
@@ -150,17 +148,14 @@ func (nd *Node) StartNoWait() {
 	nd.c.t.Helper()
 	args := append([]string{"agent", "--data-dir", nd.DataDir, "--node-name", nd.Name,
 		"--http-addr", nd.HTTPAddr, "--raft-addr", nd.RaftAddr, "--log-level", "debug"}, nd.Extra...)
-	nd.cmd = nd.command(nd.c.bin, args...)
 	if nd.log == nil {
 		nd.log = &e2e.LogBuffer{}
 	}
-	nd.cmd.Stdout, nd.cmd.Stderr = nd.log, nd.log
-	nd.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := nd.cmd.Start(); err != nil {
+	p, err := e2e.StartProcess(nd.command(nd.c.bin, args...), nd.log)
+	if err != nil {
 		nd.c.t.Fatalf("cluster: start %s: %v", nd.Name, err)
 	}
-	nd.done = make(chan struct{})
-	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(nd.cmd, nd.done)
+	nd.proc = p
 }
 
 // command builds a command that runs inside the node's namespace
@@ -192,62 +187,24 @@ func (nd *Node) WaitReady(d time.Duration) {
 }
 
 // Exited reports whether the agent process ended, and its exit code.
-func (nd *Node) Exited() (bool, int) {
-	if nd.done == nil {
-		return false, 0
-	}
-	select {
-	case <-nd.done:
-		return true, nd.cmd.ProcessState.ExitCode()
-	default:
-		return false, 0
-	}
-}
+func (nd *Node) Exited() (bool, int) { return nd.proc.Exited() }
 
 // Wait waits up to d for the process to exit on its own.
-func (nd *Node) Wait(d time.Duration) (int, bool) {
-	select {
-	case <-nd.done:
-		return nd.cmd.ProcessState.ExitCode(), true
-	case <-time.After(d):
-		return 0, false
-	}
-}
+func (nd *Node) Wait(d time.Duration) (int, bool) { return nd.proc.Wait(d) }
 
-// PID is the agent's process ID (0 when not running).
-func (nd *Node) PID() int {
-	if nd.cmd == nil || nd.cmd.Process == nil {
-		return 0
-	}
-	return nd.cmd.Process.Pid
-}
+// PID is the agent's process ID (0 when never started).
+func (nd *Node) PID() int { return nd.proc.PID() }
 
 // Kill sends SIGKILL to the agent by PID and waits for it.
-func (nd *Node) Kill() { nd.signal(syscall.SIGKILL) }
+func (nd *Node) Kill() { nd.proc.Signal(syscall.SIGKILL) }
 
 // Stop sends SIGTERM and waits for the agent to exit.
-func (nd *Node) Stop() { nd.signal(syscall.SIGTERM) }
+func (nd *Node) Stop() { nd.proc.Signal(syscall.SIGTERM) }
 
 // Restart stops (SIGTERM) and starts the agent again on the same data dir.
 func (nd *Node) Restart() {
 	nd.Stop()
 	nd.Start()
-}
-
-func (nd *Node) signal(sig syscall.Signal) {
-	if nd.cmd == nil || nd.cmd.Process == nil {
-		return
-	}
-	if exited, _ := nd.Exited(); exited {
-		return
-	}
-	_ = nd.cmd.Process.Signal(sig)
-	select {
-	case <-nd.done:
-	case <-time.After(15 * time.Second):
-		_ = nd.cmd.Process.Kill()
-		<-nd.done
-	}
 }
 
 // CutOff takes the node's link down: 100% loss to every other node.
@@ -312,14 +269,9 @@ func (c *Cluster) needNamespaces() {
 // returns stdout, stderr and the exit code.
 func (nd *Node) CLI(stdin string, args ...string) (string, string, int) {
 	nd.c.t.Helper()
-	cmd := nd.command(nd.c.bin, append([]string{"--addr", nd.URL()}, args...)...)
-	var out, errb bytes.Buffer
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(stdin), &out, &errb
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		return out.String(), errb.String(), ee.ExitCode()
-	} else if err != nil {
+	out, errOut, code, err := e2e.RunCLI(nd.command(nd.c.bin, append([]string{"--addr", nd.URL()}, args...)...), stdin)
+	if err != nil {
 		nd.c.t.Fatalf("cluster: run davit %v: %v", args, err)
 	}
-	return out.String(), errb.String(), 0
+	return out, errOut, code
 }
