@@ -54,8 +54,21 @@ type VirtualDiskStatus struct {
 	SourceUID                 string                     `json:"sourceUID,omitempty"`
 	StorageClassName          string                     `json:"storageClassName,omitempty"`
 	MigrationState            *VirtualDiskMigrationState `json:"migrationState,omitempty"`
-	ObservedGeneration        int64                      `json:"observedGeneration,omitempty"`
-	Conditions                []Condition                `json:"conditions,omitempty"`
+	// Volume is davit's own: where the disk's qcow2 file lives.
+	Volume             *DiskVolume `json:"volume,omitempty"`
+	ObservedGeneration int64       `json:"observedGeneration,omitempty"`
+	Conditions         []Condition `json:"conditions,omitempty"`
+}
+
+// DiskVolume is where a disk's volume lives (davit's own status field; the
+// reference's PVC has no equivalent). On a local storage class Node is the
+// node the disk is bound to, chosen by its first VM's placement
+// (WaitForFirstConsumer), and the file exists only there; on a shared class
+// Path is the same on every node and Node is the node that created the file.
+type DiskVolume struct {
+	Node   string `json:"node,omitempty"`
+	Path   string `json:"path,omitempty"`
+	Format string `json:"format,omitempty"`
 }
 
 // DiskTarget names the disk's volume.

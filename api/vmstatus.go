@@ -35,9 +35,26 @@ type VirtualMachineStatus struct {
 	USBDevices                  []USBDeviceStatus       `json:"usbDevices,omitempty"`
 	RestartAwaitingChanges      []RestartAwaitingChange `json:"restartAwaitingChanges,omitempty"`
 	RecommendedResources        *VMRecommendedResources `json:"recommendedResources,omitempty"`
-	ObservedGeneration          int64                   `json:"observedGeneration,omitempty"`
-	Conditions                  []Condition             `json:"conditions,omitempty"`
+	// PowerState is davit's own: On or Off, what the VM should be when no
+	// operation is in progress (see PowerOn).
+	PowerState string `json:"powerState,omitempty"`
+	// BootSpec is davit's own: the fully resolved boot spec (the qemu
+	// package's Spec as JSON) the running instance was started from, so a
+	// restart or a migration target starts with exactly the same command
+	// line.
+	BootSpec           json.RawMessage `json:"bootSpec,omitempty"`
+	ObservedGeneration int64           `json:"observedGeneration,omitempty"`
+	Conditions         []Condition     `json:"conditions,omitempty"`
 }
+
+// Power states of VirtualMachineStatus.PowerState. A new VM starts On,
+// except with runPolicy Manual (Off). A Start operation turns it On; a Stop
+// operation turns it Off, and so does a guest poweroff under Manual and
+// AlwaysOnUnlessStoppedManually. AlwaysOn and AlwaysOff ignore it.
+const (
+	PowerOn  = "On"
+	PowerOff = "Off"
+)
 
 // BlockDeviceStatusRef is an attached (or attaching) block device.
 type BlockDeviceStatusRef struct {
