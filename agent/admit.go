@@ -13,6 +13,9 @@ import (
 type admitter struct{ store *raftstore.Store }
 
 func (ad *admitter) Admit(_ context.Context, r api.Resource, old api.Resource) api.FieldErrors {
+	if op, ok := r.(*api.VirtualMachineOperation); ok {
+		return ad.admitVMOP(op, old)
+	}
 	vm, ok := r.(*api.VirtualMachine)
 	if !ok || vm.Metadata.DeletionTimestamp != nil {
 		return nil

@@ -18,6 +18,7 @@ func (a *Agent) startLoops(ctx context.Context) {
 	go func() { defer a.wg.Done(); a.nodeLoop(ctx) }()
 	go func() { defer a.wg.Done(); a.leaderLoop(ctx) }()
 	a.startImages(ctx)
+	a.startVMOPs(ctx)
 }
 
 // catchUp waits until the local state has applied every write committed
