@@ -89,7 +89,9 @@ func deleted(o *api.Object, _ *api.VirtualDiskSpec, _ *api.VirtualDiskStatus) {
 	o.Metadata.DeletionTimestamp = api.NewTime(tNow)
 }
 
-func noFinalizer(o *api.Object, _ *api.VirtualDiskSpec, _ *api.VirtualDiskStatus) { o.Metadata.Finalizers = nil }
+func noFinalizer(o *api.Object, _ *api.VirtualDiskSpec, _ *api.VirtualDiskStatus) {
+	o.Metadata.Finalizers = nil
+}
 
 func cond(t *testing.T, st api.VirtualDiskStatus, typ string) string {
 	t.Helper()
