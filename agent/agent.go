@@ -13,8 +13,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"davit/agent/diskctl"
 	"davit/agent/httpapi"
 	"davit/agent/imagectl"
+	"davit/agent/vmctl"
+	"davit/cpuinfo"
 	"davit/raftstore"
 
 	"github.com/coreos/go-systemd/v22/daemon"
@@ -36,6 +39,10 @@ type Agent struct {
 	peers   *http.Client
 	beats   heartbeats
 	images  *imagectl.Controller // image imports, replicas and uploads (images.go)
+	disks   *diskctl.Controller  // VirtualDisk files on storage classes (disks.go)
+	vms     *vmctl.Controller    // VM placement and this node's QEMU processes (vms.go)
+	// cpuFacts are this node's CPU facts once loaded (nil before).
+	cpuFacts atomic.Pointer[cpuinfo.Facts]
 	// applyLatency observes each write from submission to committed result.
 	applyLatency prometheus.Histogram
 	// caughtUp is set once the local state has applied everything the
@@ -87,6 +94,12 @@ func New(cfg Config, log *slog.Logger) (_ *Agent, err error) {
 	a.api = httpapi.New(apiCfg, &backend{a: a}, a, &admitter{store: a.store}, a.reg)
 	a.mountInternal()
 	if err := a.mountImages(); err != nil {
+		return nil, err
+	}
+	if err := a.mountDisks(); err != nil {
+		return nil, err
+	}
+	if a.vms, err = a.vmController(); err != nil {
 		return nil, err
 	}
 	a.http = &http.Server{Handler: a.api.Handler(), ReadHeaderTimeout: 10 * time.Second}

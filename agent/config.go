@@ -43,6 +43,12 @@ type Config struct {
 	// CPUFacts, when set, is a recorded CPU facts file used instead of
 	// probing this machine (test clusters simulate different CPUs).
 	CPUFacts string `json:"cpuFacts"`
+	// CgroupParent names davit's cgroup ("/davit" on v1, "davit.slice" on
+	// v2); agents sharing one machine (test clusters) need their own.
+	CgroupParent string `json:"cgroupParent"`
+	// Accelerator is auto (KVM where the CPU and /dev/kvm allow, else
+	// TCG), kvm or tcg.
+	Accelerator string `json:"accelerator"`
 	// Version is the agent's version, reported in status and its Node.
 	Version string `json:"-"`
 }
@@ -66,6 +72,8 @@ func DefaultConfig() Config {
 		SnapshotThreshold: 8192,
 		SnapshotInterval:  Duration{30 * time.Second},
 		Version:           "dev",
+		CgroupParent:      "davit",
+		Accelerator:       "auto",
 	}
 }
 
@@ -107,6 +115,14 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		errs = append(errs, fmt.Errorf("logLevel: %q is not debug, info, warn or error", c.LogLevel))
+	}
+	switch c.Accelerator {
+	case "", "auto", "kvm", "tcg":
+	default:
+		errs = append(errs, fmt.Errorf("accelerator: %q is not auto, kvm or tcg", c.Accelerator))
+	}
+	if c.CgroupParent == "" || strings.ContainsAny(c.CgroupParent, "/ ") {
+		errs = append(errs, fmt.Errorf("cgroupParent: %q must be one path element", c.CgroupParent))
 	}
 	if c.MaxBodyBytes <= 0 {
 		errs = append(errs, fmt.Errorf("maxBodyBytes: %d must be positive", c.MaxBodyBytes))

@@ -18,6 +18,8 @@ func (a *Agent) startLoops(ctx context.Context) {
 	go func() { defer a.wg.Done(); a.nodeLoop(ctx) }()
 	go func() { defer a.wg.Done(); a.leaderLoop(ctx) }()
 	a.startImages(ctx)
+	a.startDisks(ctx)
+	a.startVMs(ctx)
 	a.startVMOPs(ctx)
 }
 
@@ -53,6 +55,7 @@ func (a *Agent) nodeLoop(ctx context.Context) {
 		a.log.Warn("no CPU facts: the node publishes no CPU labels", "err", err)
 	} else {
 		labels = cpuLabels(cpu)
+		a.cpuFacts.Store(&cpu)
 		a.log.Info("CPU facts", "vendor", cpu.Vendor, "models", len(cpu.UsableModels), "hostModel", cpu.HostModel)
 	}
 	tick := time.NewTicker(heartbeatEvery)

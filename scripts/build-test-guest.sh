@@ -137,6 +137,14 @@ for ev in /sys/class/input/event*; do
     break
   fi
 done
+# Typed on the serial console (davit console): "poweroff" powers the guest off from inside
+# (ACPI S5: a guest-initiated shutdown), "reboot" resets it.
+(while read -r line; do
+   case "\$line" in
+   poweroff) echo DAVIT-GUEST-POWEROFF >/dev/ttyS0; poweroff -f ;;
+   reboot) reboot -f ;;
+   esac
+ done </dev/ttyS0) &
 echo DAVIT-GUEST-READY >/dev/ttyS0
 n=0
 while true; do

@@ -33,6 +33,8 @@ func agentCommand() *cli.Command {
 			str("log-level", "DAVIT_LOG_LEVEL", def.LogLevel, "debug, info, warn or error"),
 			str("log-format", "DAVIT_LOG_FORMAT", def.LogFormat, "text or json"),
 			str("cpu-facts", "DAVIT_CPU_FACTS", "", "recorded CPU facts file to use instead of probing this machine"),
+			str("cgroup-parent", "DAVIT_CGROUP_PARENT", "", "name of davit's parent cgroup (default davit)"),
+			str("accelerator", "DAVIT_ACCELERATOR", "", "auto, kvm or tcg (default auto)"),
 			&cli.Uint64Flag{Name: "snapshot-threshold", EnvVars: []string{"DAVIT_SNAPSHOT_THRESHOLD"},
 				Value: def.SnapshotThreshold, Usage: "Raft log entries between snapshots"},
 			&cli.DurationFlag{Name: "snapshot-interval", EnvVars: []string{"DAVIT_SNAPSHOT_INTERVAL"},
@@ -84,6 +86,8 @@ func agentConfig(c *cli.Context) (agent.Config, error) {
 	set("log-level", &cfg.LogLevel)
 	set("log-format", &cfg.LogFormat)
 	set("cpu-facts", &cfg.CPUFacts)
+	set("cgroup-parent", &cfg.CgroupParent)
+	set("accelerator", &cfg.Accelerator)
 	if c.IsSet("snapshot-threshold") || cfg.SnapshotThreshold == 0 {
 		cfg.SnapshotThreshold = c.Uint64("snapshot-threshold")
 	}
