@@ -14,8 +14,14 @@ import (
 func (a *Agent) diskController() (*diskctl.Controller, error) {
 	cfg := diskctl.DefaultConfig()
 	cfg.NodeName, cfg.DataDir, cfg.Logger = a.cfg.NodeName, a.cfg.DataDir, a.log
-	// cfg.Online stays nil until the VM controller offers QMP block_resize:
-	// a disk a running VM has open then grows once the VM stops.
+	// A disk a running VM has open grows through the VM controller (QMP
+	// block_resize). a.vms is built after this controller, before Run.
+	cfg.Online = func(ctx context.Context, path string, size int64) (bool, error) {
+		if a.vms == nil {
+			return false, nil
+		}
+		return a.vms.ResizeOnline(ctx, path, size)
+	}
 	var blobs diskctl.Blobs
 	if a.images != nil {
 		blobs = a.images
