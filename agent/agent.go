@@ -103,6 +103,9 @@ func New(cfg Config, log *slog.Logger) (_ *Agent, err error) {
 		return nil, err
 	}
 	a.http = &http.Server{Handler: a.api.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	if err := a.mountConsole(); err != nil { // after a.http: it registers a shutdown hook
+		return nil, err
+	}
 	return a, nil
 }
 
