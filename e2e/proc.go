@@ -46,16 +46,19 @@ type Agent struct {
 	Name     string
 	HTTPAddr string
 	RaftAddr string
-	Args     []string
-	proc     *Process
-	Log      *LogBuffer
+	// CgroupParent is the agent's own cgroup parent (--cgroup-parent).
+	CgroupParent string
+	Args         []string
+	proc         *Process
+	Log          *LogBuffer
 }
 
 // NewAgent prepares (does not start) an agent with its own data dir and ports.
 func NewAgent(t testing.TB, name string, extra ...string) *Agent {
 	t.Helper()
 	a := &Agent{t: t, Bin: Bin(t), DataDir: t.TempDir(), Name: name,
-		HTTPAddr: FreeAddr(t), RaftAddr: FreeAddr(t), Args: extra}
+		HTTPAddr: FreeAddr(t), RaftAddr: FreeAddr(t), CgroupParent: CgroupParent(name), Args: extra}
+	t.Cleanup(func() { CleanupVMs(t, a.DataDir, a.CgroupParent) })
 	t.Cleanup(a.Kill)
 	return a
 }
@@ -74,7 +77,7 @@ func (a *Agent) Start() {
 func (a *Agent) StartNoWait() {
 	a.t.Helper()
 	args := append([]string{"agent", "--data-dir", a.DataDir, "--node-name", a.Name,
-		"--http-addr", a.HTTPAddr, "--raft-addr", a.RaftAddr, "--log-level", "debug"}, a.Args...)
+		"--http-addr", a.HTTPAddr, "--raft-addr", a.RaftAddr, "--log-level", "debug", "--cgroup-parent", a.CgroupParent}, a.Args...)
 	a.Log = &LogBuffer{}
 	p, err := StartProcess(exec.Command(a.Bin, args...), a.Log)
 	if err != nil {

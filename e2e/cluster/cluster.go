@@ -115,6 +115,9 @@ func (c *Cluster) destroy() {
 			c.t.Logf("---- log of %s ----\n%s", nd.Name, tail(nd.log.String(), 8000))
 		}
 	}
+	for _, nd := range c.Nodes {
+		e2e.CleanupVMs(c.t, nd.DataDir, e2e.CgroupParent(nd.Name))
+	}
 	if c.net != nil {
 		c.net.destroy(len(c.Nodes))
 	}
@@ -147,7 +150,8 @@ func (nd *Node) Start() {
 func (nd *Node) StartNoWait() {
 	nd.c.t.Helper()
 	args := append([]string{"agent", "--data-dir", nd.DataDir, "--node-name", nd.Name,
-		"--http-addr", nd.HTTPAddr, "--raft-addr", nd.RaftAddr, "--log-level", "debug"}, nd.Extra...)
+		"--http-addr", nd.HTTPAddr, "--raft-addr", nd.RaftAddr, "--log-level", "debug",
+		"--cgroup-parent", e2e.CgroupParent(nd.Name)}, nd.Extra...)
 	if nd.log == nil {
 		nd.log = &e2e.LogBuffer{}
 	}
