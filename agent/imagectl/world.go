@@ -112,6 +112,15 @@ func (w *world) readUsers(l lister) {
 			DataSource *api.DataSource `json:"dataSource"`
 		}
 		_ = json.Unmarshal(o.Spec, &spec)
+		var st struct {
+			Phase api.DiskPhase `json:"phase"`
+		}
+		_ = json.Unmarshal(o.Status, &st)
+		// A Ready disk is an independent copy (diskctl copies, it does not
+		// overlay): it no longer needs its image.
+		if st.Phase == api.DiskReady {
+			continue
+		}
 		if r := spec.DataSource; r != nil && r.Type == api.DataSourceTypeObjectRef && r.ObjectRef != nil {
 			w.addUser(r.ObjectRef.Kind, o.Metadata.Namespace, r.ObjectRef.Name, "VirtualDisk "+o.Key())
 		}
