@@ -59,7 +59,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		Commands: append([]*cli.Command{
 			applyCommand(), getCommand(), describeCommand(), deleteCommand(),
 			statusCommand(), versionCommand(), completionCommand(), agentCommand(),
-			uploadCommand(),
+			uploadCommand(), consoleCommand(),
 		}, clusterCommands()...),
 		Action:         rootAction,
 		BashComplete:   rootComplete,
