@@ -50,3 +50,42 @@ func startTime(inst *qemu.Instance) time.Time {
 	}
 	return time.Now()
 }
+
+// gcDirs (every node pass: a directory read, and more only for the rare
+// directory without a VM) removes DATA/vms/<uid> directories whose VM no longer exists
+// (deleted while stopped, or while its QEMU was exiting) and that have no
+// live QEMU and no local record. A stopped VM keeps its directory: an EFI
+// VM's variable store lives there between starts.
+func (c *Controller) gcDirs(w *world) {
+	root := filepath.Dir(c.cfg.QEMU.Paths("x").Dir)
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return
+	}
+	exists := map[string]bool{}
+	for _, vm := range w.vms {
+		exists[vm.Metadata.UID] = true
+	}
+	for _, e := range entries {
+		uid := e.Name()
+		c.mu.Lock()
+		_, tracked := c.vms[uid]
+		c.mu.Unlock()
+		if !e.IsDir() || exists[uid] || tracked {
+			continue
+		}
+		if inst, err := qemu.Attach(context.Background(), c.cfg.QEMU, filepath.Join(root, uid)); err == nil {
+			_ = inst.Close() // a live QEMU: adopt handles it (or the next start of the agent)
+			continue
+		}
+		if err := c.releaseGroup(uid); err != nil {
+			c.log.Warn("release cgroup of a deleted VM", "uid", uid, "err", err)
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(root, uid)); err != nil {
+			c.log.Warn("remove directory of a deleted VM", "uid", uid, "err", err)
+			continue
+		}
+		c.log.Info("removed the directory of a deleted VM", "uid", uid)
+	}
+}

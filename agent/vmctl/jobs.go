@@ -114,6 +114,9 @@ func (c *Controller) writeStarted(ctx context.Context, vm *api.VirtualMachine, i
 		v.Status.BootSpec = boot
 		v.Status.Resources = resourcesOf(v, spec)
 		v.Status.BlockDeviceRefs = blockDeviceStatus(v, spec)
+		if v.Status.Stats == nil {
+			v.Status.Stats = &api.VMStats{}
+		}
 		v.Status.Stats.LastStartTime = api.NewTime(began)
 		v.Status.Stats.LaunchTimeDuration = &api.VMLaunchTimeDuration{
 			WaitingForDependencies: waited.Round(time.Second).String(),

@@ -95,7 +95,7 @@ func (c *Controller) place(state *scheduler.State, w *world, vm *api.VirtualMach
 	switch {
 	case err == nil:
 		return d.Node, "", ""
-	case errors.Is(err, scheduler.ErrDiskNotFound):
+	case errors.Is(err, scheduler.ErrDiskNotFound), errors.Is(err, scheduler.ErrDiskInUse):
 		return "", err.Error(), condBlockDevicesReady
 	case errors.Is(err, scheduler.ErrUnschedulable):
 		return "", d.Message(), condRunning

@@ -36,6 +36,7 @@ func (c *Controller) nodePass(ctx context.Context) {
 	for _, uid := range orphans {
 		c.removeOrphan(ctx, uid)
 	}
+	c.gcDirs(w)
 }
 
 // entry returns (creating) the local record of uid.
