@@ -102,7 +102,7 @@ func davitBoot(ctx context.Context, data, guestDir string, res *BootResult) erro
 	res.Steps = inst.StartSteps()
 	defer inst.Close()
 	defer inst.Kill()
-	at, err := waitMarker(ctx, inst.Paths().ConsoleSocket(), GuestReadyMarker, 60*time.Second)
+	at, err := WaitMarker(ctx, inst.Paths().ConsoleSocket(), GuestReadyMarker, 60*time.Second)
 	if err != nil {
 		return err
 	}
@@ -111,13 +111,41 @@ func davitBoot(ctx context.Context, data, guestDir string, res *BootResult) erro
 }
 
 func bareBoot(ctx context.Context, data, guestDir, uid string, marker bool, res *BootResult) error {
-	paths := PathsFor(data, uid)
-	if err := os.MkdirAll(paths.Dir, 0o700); err != nil {
-		return err
-	}
-	argv, err := Command(SpecForTestGuest(uid, uid, guestDir), paths)
+	t, err := BareLaunch(ctx, data, SpecForTestGuest(uid, uid, guestDir), marker)
 	if err != nil {
 		return err
+	}
+	res.BareRunning = t.Running
+	if marker {
+		res.BareMarker = t.Marker
+	}
+	return nil
+}
+
+// BareTimes are a bare launch's times, counted from just before the exec.
+type BareTimes struct {
+	// Running is the time to QMP query-status reporting running.
+	Running time.Duration
+	// Marker is the time to GuestReadyMarker on the serial console (zero
+	// when not waited for).
+	Marker time.Duration
+}
+
+// BareLaunch is the baseline of a VM start: spec's argv from Command in
+// PathsFor(dataDir, spec.UID), without -S (nobody sends cont), executed as
+// a bare qemu-system-x86_64. It measures the time to QMP running and, with
+// marker set, to GuestReadyMarker on the serial console (read from as soon
+// as the socket exists), then kills the QEMU. The VM's directory is left
+// in dataDir for the caller to remove.
+func BareLaunch(ctx context.Context, dataDir string, spec Spec, marker bool) (BareTimes, error) {
+	var res BareTimes
+	paths := PathsFor(dataDir, spec.UID)
+	if err := os.MkdirAll(paths.Dir, 0o700); err != nil {
+		return res, err
+	}
+	argv, err := Command(spec, paths)
+	if err != nil {
+		return res, err
 	}
 	var args []string
 	for _, a := range argv[1:] {
@@ -129,7 +157,7 @@ func bareBoot(ctx context.Context, data, guestDir, uid string, marker bool, res 
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	t0 := time.Now()
 	if err := cmd.Start(); err != nil {
-		return err
+		return res, err
 	}
 	defer func() {
 		_ = cmd.Process.Kill()
@@ -140,7 +168,7 @@ func bareBoot(ctx context.Context, data, guestDir, uid string, marker bool, res 
 	if marker {
 		go func() { // ends by its 60 s bound at the latest, or when QEMU is killed
 			var err error
-			markerAt, err = waitMarker(ctx, paths.ConsoleSocket(), GuestReadyMarker, 60*time.Second)
+			markerAt, err = WaitMarker(ctx, paths.ConsoleSocket(), GuestReadyMarker, 60*time.Second)
 			markerc <- err
 		}()
 	} else {
@@ -151,33 +179,34 @@ func bareBoot(ctx context.Context, data, guestDir, uid string, marker bool, res 
 	mon, err := DialMonitor(qctx, paths.QMPSocket(), MonitorOptions{RetryInterval: dialRetryInterval})
 	if err != nil {
 		<-markerc
-		return err
+		return res, err
 	}
 	defer mon.Close()
 	for {
 		s, err := mon.QueryStatus(qctx)
 		if err != nil {
 			<-markerc
-			return err
+			return res, err
 		}
 		if s.Running {
 			break
 		}
 		time.Sleep(dialRetryInterval)
 	}
-	res.BareRunning = time.Since(t0)
+	res.Running = time.Since(t0)
 	if err := <-markerc; err != nil {
-		return err
+		return res, err
 	}
 	if marker {
-		res.BareMarker = markerAt.Sub(t0)
+		res.Marker = markerAt.Sub(t0)
 	}
-	return nil
+	return res, nil
 }
 
-// waitMarker connects to a console socket (retrying until it exists) and
-// returns when a line containing marker arrives.
-func waitMarker(ctx context.Context, socket, marker string, timeout time.Duration) (time.Time, error) {
+// WaitMarker connects to a console socket (retrying every 2 ms until it
+// exists) and returns when a line containing marker arrives, within
+// timeout. Output written before it connects is lost.
+func WaitMarker(ctx context.Context, socket, marker string, timeout time.Duration) (time.Time, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var conn net.Conn
