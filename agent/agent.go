@@ -102,6 +102,7 @@ func New(cfg Config, log *slog.Logger) (_ *Agent, err error) {
 	if a.vms, err = a.vmController(); err != nil {
 		return nil, err
 	}
+	a.reg.MustRegister(newVMCollector(a.vms))
 	a.http = &http.Server{Handler: a.api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	if err := a.mountConsole(); err != nil { // after a.http: it registers a shutdown hook
 		return nil, err

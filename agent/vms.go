@@ -11,6 +11,7 @@ import (
 	"davit/cgroup"
 	"davit/cpuinfo"
 	"davit/qemu"
+	"davit/raftstore"
 )
 
 // vmController builds the VM controller: QEMU under DATA/vms, the
@@ -86,3 +87,7 @@ func (a *Agent) startVMs(ctx context.Context) {
 type vmCluster struct{ imageCluster }
 
 func (c vmCluster) CaughtUp() bool { return c.a.caughtUp.Load() }
+
+func (c vmCluster) Watch(ctx context.Context, kind, namespace, name string, from uint64) (*raftstore.Watcher, error) {
+	return c.a.store.Watch(ctx, kind, namespace, name, from)
+}

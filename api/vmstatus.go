@@ -1,6 +1,9 @@
 package api
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"time"
+)
 
 // VMPhase is the phase of a VM.
 type VMPhase string
@@ -42,9 +45,12 @@ type VirtualMachineStatus struct {
 	// package's Spec as JSON) the running instance was started from, so a
 	// restart or a migration target starts with exactly the same command
 	// line.
-	BootSpec           json.RawMessage `json:"bootSpec,omitempty"`
-	ObservedGeneration int64           `json:"observedGeneration,omitempty"`
-	Conditions         []Condition     `json:"conditions,omitempty"`
+	BootSpec json.RawMessage `json:"bootSpec,omitempty"`
+	// Usage is davit's own: what the running instance's cgroup measured,
+	// refreshed by its node every VMUsageInterval.
+	Usage              *VMUsage    `json:"usage,omitempty"`
+	ObservedGeneration int64       `json:"observedGeneration,omitempty"`
+	Conditions         []Condition `json:"conditions,omitempty"`
 }
 
 // Power states of VirtualMachineStatus.PowerState. A new VM starts On,
@@ -183,4 +189,23 @@ type VMRecommendedResources struct {
 // VMRecommendedCPU is a recommended core fraction.
 type VMRecommendedCPU struct {
 	CoreFraction string `json:"coreFraction,omitempty"`
+}
+
+// VMUsageInterval is how often a node refreshes status.usage of its VMs.
+const VMUsageInterval = 30 * time.Second
+
+// VMUsage is one reading of a running VM's cgroup (davit's own status
+// field): cumulative CPU time and CFS throttling of the instance, memory in
+// use and its limit, and, where the kernel keeps per-cgroup pressure (cgroup
+// v2), the share of the last 10 s in which some of its threads waited for a
+// CPU.
+type VMUsage struct {
+	Time                Time     `json:"time"`
+	CPUSeconds          float64  `json:"cpuSeconds"`
+	CPUThrottledSeconds float64  `json:"cpuThrottledSeconds"`
+	CPUThrottledPeriods uint64   `json:"cpuThrottledPeriods"`
+	CPUPeriods          uint64   `json:"cpuPeriods"`
+	MemoryBytes         uint64   `json:"memoryBytes"`
+	MemoryLimitBytes    uint64   `json:"memoryLimitBytes,omitempty"`
+	CPUPressureSome10   *float64 `json:"cpuPressureSome10,omitempty"`
 }

@@ -56,7 +56,7 @@ type Agent struct {
 // NewAgent prepares (does not start) an agent with its own data dir and ports.
 func NewAgent(t testing.TB, name string, extra ...string) *Agent {
 	t.Helper()
-	a := &Agent{t: t, Bin: Bin(t), DataDir: t.TempDir(), Name: name,
+	a := &Agent{t: t, Bin: Bin(t), DataDir: ShortTempDir(t), Name: name,
 		HTTPAddr: FreeAddr(t), RaftAddr: FreeAddr(t), CgroupParent: CgroupParent(name), Args: extra}
 	t.Cleanup(func() { CleanupVMs(t, a.DataDir, a.CgroupParent) })
 	t.Cleanup(a.Kill)

@@ -76,3 +76,18 @@ func killQEMU(dir string) error {
 	}
 	return fmt.Errorf("QEMU %d of %s survived SIGKILL", pid, dir)
 }
+
+// ShortTempDir returns a new directory with a short path, removed when the
+// test ends (after cleanups registered later, such as CleanupVMs). An
+// agent's VM sockets live in DATA/vms/<uid>/, and unix socket paths are
+// limited to 107 bytes: t.TempDir's paths, named after the test, can be
+// too long.
+func ShortTempDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "dv")
+	if err != nil {
+		t.Fatalf("temp dir: %v", err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir
+}

@@ -195,3 +195,41 @@ func TestNewDisk(t *testing.T) {
 	assert.Equal(t, &Disk{VD: vd, AccessMode: api.AccessReadWriteMany}, NewDisk(vd, shared, "n1"))
 	assert.Equal(t, &Disk{VD: vd, AccessMode: api.AccessReadWriteOnce}, NewDisk(vd, nil, ""))
 }
+
+func TestStays(t *testing.T) {
+	rack := func(v string) nodeOpt { return func(n *api.Node) { n.Metadata.Labels["rack"] = v } }
+	nodes := []*api.Node{mkNode("a", 4, "8Gi", rack("1")), mkNode("b", 4, "8Gi", rack("2"))}
+	class := &api.VirtualMachineClass{Metadata: api.ObjectMeta{Name: "c"}}
+	class.Spec.CPU.Type = api.CPUTypeModel
+	class.Spec.NodeSelector = &api.LabelSelector{MatchLabels: map[string]string{"rack": "1"}}
+	class.Status.Phase = api.ClassReady
+	class.Status.AvailableNodes = []string{"a", "b"}
+	vm := &api.VirtualMachine{Metadata: api.ObjectMeta{Namespace: "ns", Name: "v"}}
+	vm.Spec.VirtualMachineClassName = "c"
+	s := NewState(&Snapshot{Nodes: nodes, Classes: map[string]*api.VirtualMachineClass{"c": class}})
+
+	_, ok := s.Stays(vm, "a")
+	assert.True(t, ok)
+	f, ok := s.Stays(vm, "b")
+	assert.False(t, ok)
+	assert.Equal(t, FilterNodeSelectorMismatch, f)
+
+	class.Spec.NodeSelector = nil
+	class.Status.AvailableNodes = []string{"b"}
+	s = NewState(&Snapshot{Nodes: nodes, Classes: map[string]*api.VirtualMachineClass{"c": class}})
+	f, ok = s.Stays(vm, "a")
+	assert.False(t, ok)
+	assert.Equal(t, FilterClassCPUUnavailable, f)
+	assert.Contains(t, StaysMessage(f, vm, "a"), "can no longer run the CPU")
+
+	class.Status.Phase = "" // not computed yet: nothing to compare with
+	s = NewState(&Snapshot{Nodes: nodes, Classes: map[string]*api.VirtualMachineClass{"c": class}})
+	_, ok = s.Stays(vm, "a")
+	assert.True(t, ok)
+
+	vm.Spec.VirtualMachineClassName = "gone"
+	_, ok = s.Stays(vm, "a")
+	assert.True(t, ok, "a VM whose class is gone is not moved for it")
+	_, ok = s.Stays(vm, "nosuchnode")
+	assert.True(t, ok)
+}

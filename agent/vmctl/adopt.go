@@ -39,6 +39,14 @@ func (c *Controller) adopt(ctx context.Context) {
 		c.mu.Unlock()
 		c.watch(ctx, inst)
 		c.log.Info("re-attached to running VM", "uid", uid, "pid", inst.PID())
+		if c.cfg.Cgroups != nil {
+			if spec, err := c.cfg.Cgroups.Load(uid); err != nil {
+				c.log.Warn("re-adopt the cgroup of a running VM", "uid", uid, "err", err)
+			} else {
+				c.log.Info("re-adopted VM cgroup", "uid", uid, "guaranteedMilliCPU", spec.CPUGuaranteedMilli,
+					"cores", spec.CPULimitCores, "memoryBytes", spec.MemoryBytes, "dedicatedCPUs", spec.DedicatedCPUs)
+			}
+		}
 	}
 }
 

@@ -53,7 +53,8 @@ type Config struct {
 	// CPUs (nil: VMs asking for dedicated cores cannot start here).
 	Cgroups   cgroup.Manager
 	Allocator *cgroup.Allocator
-	// Resync is how often the passes run when nothing wakes them.
+	// Resync is how often the passes run when no change wakes them (the
+	// clock matters too: backoffs and operation deadlines).
 	Resync time.Duration
 	// BackoffMin and BackoffMax bound the wait before restarting a VM
 	// whose QEMU failed or crashed; it doubles with each failure in a row.
@@ -69,7 +70,7 @@ func DefaultConfig(dataDir string) Config {
 	return Config{
 		QEMU:        qemu.DefaultConfig(dataDir),
 		Accelerator: qemu.AccelTCG,
-		Resync:      250 * time.Millisecond,
+		Resync:      time.Second,
 		BackoffMin:  time.Second,
 		BackoffMax:  time.Minute,
 		StableAfter: time.Minute,
@@ -122,11 +123,18 @@ type local struct {
 	busy bool
 	// stopping: davit is stopping the instance (its exit is expected).
 	stopping bool
+	// evicting: the instance was stopped because the VM no longer fits
+	// this node; the VM goes back to the leader instead of restarting here.
+	evicting bool
 	// failures in a row, and when the next start may be tried.
 	failures int
 	retryAt  time.Time
 	// vm is the VM a start job is starting (read by the placement).
 	vm *api.VirtualMachine
+	// namespace and name of the VM (for metrics); usageAt is when
+	// status.usage was last written (only the pass touches it).
+	namespace, name string
+	usageAt         time.Time
 }
 
 // New returns a controller; Run starts it.
@@ -160,6 +168,7 @@ func (c *Controller) Run(ctx context.Context) error {
 		}
 	}
 	c.adopt(ctx)
+	c.startFollowing(ctx)
 	tick := time.NewTicker(c.cfg.Resync)
 	defer tick.Stop()
 	for {

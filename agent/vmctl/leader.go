@@ -36,7 +36,11 @@ func (c *Controller) leaderPass(ctx context.Context) {
 			c.applyLogged(ctx, vm, raftstore.AddFinalizerCommand("VirtualMachine", vm.Metadata.Namespace, vm.Metadata.Name, Finalizer))
 		}
 		if vm.Status.NodeName != "" {
-			continue // the node owns it
+			if state == nil {
+				state = scheduler.NewState(w.snapshot())
+			}
+			c.checkFit(ctx, state, vm, now)
+			continue // the node runs it
 		}
 		want := Desired(vm, w.ops, now)
 		if !want.Run {
@@ -66,6 +70,10 @@ func (c *Controller) leaderPass(ctx context.Context) {
 			switch {
 			case node != "":
 				v.Status.NodeName = node
+				if evictionRequired(v) {
+					setCond(&v.Status, gen, condEvictionRequired, api.ConditionFalse, reasonNoEviction, "", now)
+					setCond(&v.Status, gen, condAwaitingRestart, api.ConditionFalse, reasonNoRestartRequired, "", now)
+				}
 				setCond(&v.Status, gen, condRunning, api.ConditionFalse, reasonPodNotStarted, "scheduled to node "+node, now)
 			case reason == condBlockDevicesReady:
 				setCond(&v.Status, gen, condBlockDevicesReady, api.ConditionFalse, reasonBlockDevsNotRdy, msg, now)

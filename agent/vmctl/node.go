@@ -57,6 +57,7 @@ func (c *Controller) reconcile(ctx context.Context, w *world, vm *api.VirtualMac
 	l := c.entry(uid)
 	c.mu.Lock()
 	busy, inst := l.busy, l.inst
+	l.namespace, l.name = vm.Metadata.Namespace, vm.Metadata.Name
 	c.mu.Unlock()
 	if busy {
 		return
@@ -67,6 +68,8 @@ func (c *Controller) reconcile(ctx context.Context, w *world, vm *api.VirtualMac
 	}
 	want := Desired(vm, w.ops, now)
 	switch {
+	case want.Run && inst == nil && l.evicting:
+		c.handBack(ctx, vm, api.PowerOn, "moved off node "+c.cfg.NodeName+": "+conditionMessage(vm, condEvictionRequired), now)
 	case want.Run && inst == nil:
 		if now.Before(l.retryAt) {
 			return
@@ -76,10 +79,18 @@ func (c *Controller) reconcile(ctx context.Context, w *world, vm *api.VirtualMac
 			return
 		}
 		c.startJob(ctx, w, vm, want)
+	case want.Run && shouldEvict(vm, want, l.startedAt):
+		// The seam for live migration: a migration will replace this
+		// restart through the leader's placement.
+		c.mu.Lock()
+		l.evicting = true
+		c.mu.Unlock()
+		c.stopJob(ctx, vm, want, false)
 	case want.Run && !want.RestartAfter.IsZero() && l.startedAt.Before(want.RestartAfter):
 		c.stopJob(ctx, vm, want, true)
 	case want.Run:
 		c.markRunning(ctx, vm, l, now)
+		c.refreshUsage(ctx, vm, l, now)
 	case inst != nil:
 		c.stopJob(ctx, vm, want, false)
 	case vm.Metadata.DeletionTimestamp != nil:

@@ -82,8 +82,14 @@ func New(t testing.TB, n int, opts Options) *Cluster {
 
 func (c *Cluster) newNode(i int, extra []string) *Node {
 	c.t.Helper()
-	nd := &Node{c: c, Index: i, Name: fmt.Sprintf("node%d", i), DataDir: filepath.Join(c.t.TempDir(), "data"),
+	nd := &Node{c: c, Index: i, Name: fmt.Sprintf("node%d", i), DataDir: filepath.Join(e2e.ShortTempDir(c.t), "data"),
 		Extra: append([]string(nil), extra...)}
+	// Cleanups run last-registered first: this one (the agent killed,
+	// then its VMs' QEMUs and cgroups) before the data dir's removal.
+	c.t.Cleanup(func() {
+		nd.Kill()
+		e2e.CleanupVMs(c.t, nd.DataDir, e2e.CgroupParent(nd.Name))
+	})
 	tr := &http.Transport{MaxIdleConnsPerHost: 64, DisableKeepAlives: false}
 	if c.net != nil {
 		if err := c.net.addNode(i); err != nil {
@@ -114,9 +120,6 @@ func (c *Cluster) destroy() {
 		if c.t.Failed() && nd.log != nil {
 			c.t.Logf("---- log of %s ----\n%s", nd.Name, tail(nd.log.String(), 8000))
 		}
-	}
-	for _, nd := range c.Nodes {
-		e2e.CleanupVMs(c.t, nd.DataDir, e2e.CgroupParent(nd.Name))
 	}
 	if c.net != nil {
 		c.net.destroy(len(c.Nodes))
