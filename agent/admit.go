@@ -13,8 +13,11 @@ import (
 type admitter struct{ store *raftstore.Store }
 
 func (ad *admitter) Admit(_ context.Context, r api.Resource, old api.Resource) api.FieldErrors {
-	if op, ok := r.(*api.VirtualMachineOperation); ok {
-		return ad.admitVMOP(op, old)
+	switch x := r.(type) {
+	case *api.VirtualMachineOperation:
+		return ad.admitVMOP(x, old)
+	case *api.VirtualDisk:
+		return ad.admitVD(x, old)
 	}
 	vm, ok := r.(*api.VirtualMachine)
 	if !ok || vm.Metadata.DeletionTimestamp != nil {

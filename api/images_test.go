@@ -249,3 +249,21 @@ func TestVDUpdateRules(t *testing.T) {
 	assert.Equal(t, []string{"spec"}, fields(disk("", "20Gi").ValidateUpdate(old)))
 	assert.Empty(t, disk("", "10Gi").ValidateUpdate(old))
 }
+
+func TestStorageClassPreferredMode(t *testing.T) {
+	for _, c := range []struct {
+		access, volume []string
+		wantV, wantA   string
+	}{
+		{nil, nil, VolumeModeFileSystem, AccessReadWriteOnce},
+		{[]string{AccessReadWriteOnce}, []string{VolumeModeFileSystem}, VolumeModeFileSystem, AccessReadWriteOnce},
+		{[]string{AccessReadWriteOnce, AccessReadWriteMany}, []string{VolumeModeFileSystem}, VolumeModeFileSystem, AccessReadWriteMany},
+		{[]string{AccessReadWriteOnce, AccessReadWriteMany}, []string{VolumeModeFileSystem, VolumeModeBlock}, VolumeModeBlock, AccessReadWriteMany},
+		{[]string{AccessReadWriteOnce}, []string{VolumeModeFileSystem, VolumeModeBlock}, VolumeModeBlock, AccessReadWriteOnce},
+	} {
+		v, a := StorageClassSpec{AccessModes: c.access, VolumeModes: c.volume}.PreferredMode()
+		if v != c.wantV || a != c.wantA {
+			t.Errorf("%v %v: got %s+%s, want %s+%s", c.access, c.volume, v, a, c.wantV, c.wantA)
+		}
+	}
+}

@@ -125,3 +125,28 @@ func (r *StorageClass) ValidateUpdate(old Resource) FieldErrors {
 	}
 	return errs
 }
+
+// PreferredMode is the volume and access mode a disk on this class takes:
+// the best the class offers, in the reference's order of preference
+// Block+ReadWriteMany, FileSystem+ReadWriteMany, Block+ReadWriteOnce,
+// FileSystem+ReadWriteOnce (§4). A class that declares nothing gives
+// FileSystem+ReadWriteOnce.
+func (s StorageClassSpec) PreferredMode() (volumeMode, accessMode string) {
+	has := func(list []string, v string) bool {
+		for _, x := range list {
+			if x == v {
+				return true
+			}
+		}
+		return false
+	}
+	for _, m := range []struct{ access, volume string }{
+		{AccessReadWriteMany, VolumeModeBlock}, {AccessReadWriteMany, VolumeModeFileSystem},
+		{AccessReadWriteOnce, VolumeModeBlock}, {AccessReadWriteOnce, VolumeModeFileSystem},
+	} {
+		if has(s.AccessModes, m.access) && has(s.VolumeModes, m.volume) {
+			return m.volume, m.access
+		}
+	}
+	return VolumeModeFileSystem, AccessReadWriteOnce
+}

@@ -65,10 +65,14 @@ type VirtualDiskStatus struct {
 // node the disk is bound to, chosen by its first VM's placement
 // (WaitForFirstConsumer), and the file exists only there; on a shared class
 // Path is the same on every node and Node is the node that created the file.
+// VolumeMode and AccessMode are the modes the disk took from its class
+// (StorageClassSpec.PreferredMode).
 type DiskVolume struct {
-	Node   string `json:"node,omitempty"`
-	Path   string `json:"path,omitempty"`
-	Format string `json:"format,omitempty"`
+	Node       string `json:"node,omitempty"`
+	Path       string `json:"path,omitempty"`
+	Format     string `json:"format,omitempty"`
+	VolumeMode string `json:"volumeMode,omitempty"`
+	AccessMode string `json:"accessMode,omitempty"`
 }
 
 // DiskTarget names the disk's volume.

@@ -209,3 +209,59 @@ spec:
 		assert.True(t, os.IsNotExist(err), "file %s remains", p)
 	}
 }
+
+// The admin guide's virtualDisks settings: a disk naming a class the
+// settings do not allow is rejected at apply with the field named; a disk
+// without a class gets the settings' default; the disk records the modes
+// its class gave it.
+func TestDiskClassNotAllowed(t *testing.T) {
+	t.Parallel()
+	a := NewAgent(t, "dca")
+	a.Start()
+	shared := filepath.Join(a.DataDir, "nfs")
+	_, errOut, code := a.CLI(`apiVersion: davit/v1
+kind: StorageClass
+metadata:
+  name: nfs
+spec:
+  type: shared
+  path: `+shared+`
+---
+apiVersion: davit/v1
+kind: Settings
+metadata:
+  name: cluster
+spec:
+  virtualDisks:
+    allowedStorageClassNames: [nfs]
+    defaultStorageClassName: nfs
+`, "apply", "-f", "-")
+	require.Equal(t, 0, code, errOut)
+	_, errOut, code = a.CLI(`apiVersion: virtualization.deckhouse.io/v1alpha2
+kind: VirtualDisk
+metadata:
+  name: local-one
+spec:
+  persistentVolumeClaim:
+    size: 16Mi
+    storageClassName: local
+`, "apply", "-f", "-")
+	require.NotEqual(t, 0, code)
+	require.Contains(t, errOut, "spec.persistentVolumeClaim.storageClassName")
+	require.Contains(t, errOut, "not allowed")
+
+	_, errOut, code = a.CLI(`apiVersion: virtualization.deckhouse.io/v1alpha2
+kind: VirtualDisk
+metadata:
+  name: defaulted
+spec:
+  persistentVolumeClaim:
+    size: 16Mi
+`, "apply", "-f", "-")
+	require.Equal(t, 0, code, errOut)
+	st := waitDiskPhase(t, a, "default", "defaulted", api.DiskReady, 60*time.Second)
+	require.Equal(t, "nfs", st.StorageClassName)
+	require.NotNil(t, st.Volume)
+	require.Equal(t, api.AccessReadWriteMany, st.Volume.AccessMode)
+	require.Equal(t, api.VolumeModeFileSystem, st.Volume.VolumeMode)
+}

@@ -40,7 +40,14 @@ func CleanupVMs(t testing.TB, dataDir, parent string) {
 	}
 	uids, _ := mgr.List()
 	for _, uid := range uids {
-		if err := mgr.Delete(uid); err != nil {
+		// A killed QEMU's last threads may still be leaving the group
+		// (freeing guest memory) after its main thread is a zombie.
+		err := mgr.Delete(uid)
+		for deadline := time.Now().Add(10 * time.Second); errors.Is(err, cgroup.ErrBusy) && time.Now().Before(deadline); {
+			time.Sleep(50 * time.Millisecond)
+			err = mgr.Delete(uid)
+		}
+		if err != nil {
 			t.Errorf("cleanup: delete cgroup of VM %s: %v", uid, err)
 		}
 	}

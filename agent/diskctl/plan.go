@@ -98,6 +98,7 @@ func (w *world) planUnbound(d *disk, st *api.VirtualDiskStatus, noFinalizer bool
 		}
 		st.Phase, st.Progress = api.DiskProvisioning, "0%"
 		st.Volume = &api.DiskVolume{Node: node}
+		st.Volume.VolumeMode, st.Volume.AccessMode = sc.Spec.PreferredMode()
 		st.Target.PersistentVolumeClaimName = pvcName(d)
 		setCond(st, condReady, api.ConditionFalse, reasonProvisioning, "creating the disk on node "+node, gen, now)
 	}

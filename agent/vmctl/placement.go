@@ -47,9 +47,11 @@ func (p *placement) Place(ctx context.Context, placed qemu.Placed) error {
 		spec.DedicatedCPUs = cpus
 	}
 	if err := c.cfg.Cgroups.Create(placed.UID, spec); errors.Is(err, cgroup.ErrExists) {
-		// A group left by an earlier instance: start from a clean one.
-		if err := c.releaseGroup(placed.UID); err != nil {
-			return err
+		// A group left by an earlier instance (QEMU killed with the
+		// agent): start from a clean one. Only the group goes: the CPUs
+		// just allocated stay this VM's.
+		if err := c.cfg.Cgroups.Delete(placed.UID); err != nil {
+			return fmt.Errorf("delete the stale cgroup: %w", err)
 		}
 		err = c.cfg.Cgroups.Create(placed.UID, spec)
 		if err != nil {
