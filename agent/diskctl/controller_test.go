@@ -3,7 +3,6 @@ package diskctl
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"davit/api"
 	"davit/images"
 	"davit/raftstore"
+	"davit/raftstore/raftstoretest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -46,24 +46,7 @@ func (b *fakeBlobs) LocalBlob(_ context.Context, digest string) (string, error) 
 	return "", os.ErrNotExist
 }
 
-func newTestStore(t *testing.T) *raftstore.Store {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	cfg := raftstore.DefaultConfig()
-	cfg.NodeID, cfg.DataDir, cfg.RaftAddr, cfg.Bootstrap = "n1", t.TempDir(), addr, true
-	cfg.HeartbeatTimeout, cfg.ElectionTimeout, cfg.LeaderLeaseTimeout = 100*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond
-	s, err := raftstore.New(cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, _, err = s.WaitLeader(ctx)
-	require.NoError(t, err)
-	return s
-}
+func newTestStore(t *testing.T) *raftstore.Store { return raftstoretest.New(t) }
 
 func mustApply(t *testing.T, s *raftstore.Store, cmd raftstore.Command) *raftstore.Result {
 	t.Helper()

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,6 +16,7 @@ import (
 
 	"davit/api"
 	"davit/raftstore"
+	"davit/raftstore/raftstoretest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -33,24 +33,7 @@ func (c testCluster) Apply(ctx context.Context, cmd raftstore.Command) (*raftsto
 }
 func (c testCluster) NodeHTTPAddr(string) string { return c.addr }
 
-func newTestStore(t *testing.T) *raftstore.Store {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	cfg := raftstore.DefaultConfig()
-	cfg.NodeID, cfg.DataDir, cfg.RaftAddr, cfg.Bootstrap = "n1", t.TempDir(), addr, true
-	cfg.HeartbeatTimeout, cfg.ElectionTimeout, cfg.LeaderLeaseTimeout = 100*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond
-	s, err := raftstore.New(cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, _, err = s.WaitLeader(ctx)
-	require.NoError(t, err)
-	return s
-}
+func newTestStore(t *testing.T) *raftstore.Store { return raftstoretest.New(t) }
 
 func createImage(t *testing.T, s *raftstore.Store, name string, ds api.DataSource) {
 	t.Helper()

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -21,6 +20,7 @@ import (
 	"davit/qemu"
 	"davit/qemu/qemutest"
 	"davit/raftstore"
+	"davit/raftstore/raftstoretest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -34,24 +34,7 @@ type storeCluster struct{ *raftstore.Store }
 
 func (storeCluster) CaughtUp() bool { return true }
 
-func newStore(t *testing.T) *raftstore.Store {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	cfg := raftstore.DefaultConfig()
-	cfg.NodeID, cfg.DataDir, cfg.RaftAddr, cfg.Bootstrap = "n1", t.TempDir(), addr, true
-	cfg.HeartbeatTimeout, cfg.ElectionTimeout, cfg.LeaderLeaseTimeout = 100*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond
-	s, err := raftstore.New(cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, _, err = s.WaitLeader(ctx)
-	require.NoError(t, err)
-	return s
-}
+func newStore(t *testing.T) *raftstore.Store { return raftstoretest.New(t) }
 
 // create stores r (spec and status as given).
 func create(t *testing.T, s *raftstore.Store, r api.Resource) {

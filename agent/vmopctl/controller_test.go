@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"go/parser"
 	"go/token"
-	"net"
 	"os"
 	"runtime"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 	"davit/agent/vmop"
 	"davit/api"
 	"davit/raftstore"
+	"davit/raftstore/raftstoretest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -43,24 +43,7 @@ func TestImports(t *testing.T) {
 // controller's writes are the real raftstore commands.
 type testCluster struct{ *raftstore.Store }
 
-func newTestStore(t *testing.T) *raftstore.Store {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	cfg := raftstore.DefaultConfig()
-	cfg.NodeID, cfg.DataDir, cfg.RaftAddr, cfg.Bootstrap = "n1", t.TempDir(), addr, true
-	cfg.HeartbeatTimeout, cfg.ElectionTimeout, cfg.LeaderLeaseTimeout = 100*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond
-	s, err := raftstore.New(cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, _, err = s.WaitLeader(ctx)
-	require.NoError(t, err)
-	return s
-}
+func newTestStore(t *testing.T) *raftstore.Store { return raftstoretest.New(t) }
 
 // fixture is a store, a controller with a settable clock, and helpers.
 type fixture struct {
