@@ -27,6 +27,8 @@ type Cluster interface {
 	IsLeader() bool
 	// Apply commits a command through the leader (forwarding when needed).
 	Apply(ctx context.Context, cmd raftstore.Command) (*raftstore.Result, error)
+	// AppliedIndex is the last Raft index applied to the local state.
+	AppliedIndex() uint64
 }
 
 // Blobs puts image blobs on this node (imagectl.Controller.LocalBlob).

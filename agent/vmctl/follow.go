@@ -12,7 +12,6 @@ import (
 // resync (raftstore.Store has these methods).
 type Watcher interface {
 	Watch(ctx context.Context, kind, namespace, name string, fromIndex uint64) (*raftstore.Watcher, error)
-	AppliedIndex() uint64
 }
 
 // followedKinds are the kinds whose changes wake the passes.
@@ -23,7 +22,7 @@ var followedKinds = [...]string{"VirtualMachine", "VirtualMachineOperation", "Vi
 func (c *Controller) follow(ctx context.Context, w Watcher, kind string) {
 	defer c.wg.Done()
 	for ctx.Err() == nil {
-		wt, err := w.Watch(ctx, kind, "", "", w.AppliedIndex())
+		wt, err := w.Watch(ctx, kind, "", "", c.cluster.AppliedIndex())
 		if err != nil {
 			select {
 			case <-ctx.Done():

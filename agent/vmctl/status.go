@@ -2,11 +2,11 @@ package vmctl
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
+	"davit/agent/statusupdate"
 	"davit/api"
 	"davit/raftstore"
 )
@@ -73,45 +73,27 @@ var errStale = errors.New("VM changed under the write")
 
 // update rewrites the status of the VM (namespace, name, uid) with mutate,
 // on the newest stored copy, with its resourceVersion as precondition; a
-// conflict re-reads and retries. mutate returns false to write nothing.
+// conflict re-reads and retries (statusupdate). mutate returns false to
+// write nothing; a VM that changed identity (deleted and recreated) is
+// errStale.
 func (c *Controller) update(ctx context.Context, ns, name, uid string, mutate func(vm *api.VirtualMachine) bool) error {
-	for attempt := 0; ; attempt++ {
-		o, err := c.cluster.Get("VirtualMachine", ns, name)
-		if err != nil {
-			return err
-		}
+	err := statusupdate.Update(ctx, c.cluster, "VirtualMachine", ns, name, func(o *api.Object) (any, error) {
 		vm, err := decodeVM(o)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if vm.Metadata.UID != uid {
-			return errStale
+			return nil, errStale
 		}
-		before, _ := json.Marshal(vm.Status)
 		if !mutate(vm) {
-			return nil
+			return nil, statusupdate.ErrSkipped
 		}
-		after, err := json.Marshal(vm.Status)
-		if err != nil {
-			return fmt.Errorf("encode VM status: %w", err)
-		}
-		if string(before) == string(after) {
-			return nil
-		}
-		upd := o.DeepCopy()
-		upd.Status = after
-		res, err := c.cluster.Apply(ctx, raftstore.UpdateStatusCommand("VirtualMachine", upd))
-		if err == nil {
-			err = res.Err
-		}
-		if errors.Is(err, raftstore.ErrConflict) && attempt < 5 {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("write status of VM %s/%s: %w", ns, name, err)
-		}
+		return vm.Status, nil
+	})
+	if errors.Is(err, statusupdate.ErrSkipped) {
 		return nil
 	}
+	return err
 }
 
 // logErr logs a failed write unless it is an expected race.
