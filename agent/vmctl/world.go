@@ -1,6 +1,9 @@
 package vmctl
 
 import (
+	"encoding/json"
+
+	"davit/agent/imagectl"
 	"davit/agent/scheduler"
 	"davit/api"
 )
@@ -13,6 +16,8 @@ type world struct {
 	classes map[string]*api.VirtualMachineClass
 	disks   map[string]*api.VirtualDisk // by api.Key(namespace, name)
 	scs     map[string]*api.StorageClass
+	// holders are the nodes whose content store holds each image's blob.
+	holders map[scheduler.ImageKey][]string
 }
 
 // read lists what the passes use from the local state. Objects that do not
@@ -43,12 +48,23 @@ func (c *Controller) read() *world {
 		sc := r.(*api.StorageClass)
 		w.scs[sc.Metadata.Name] = sc
 	})
+	w.holders = map[scheduler.ImageKey][]string{}
+	for _, kind := range []string{api.KindClusterVirtualImage, api.KindVirtualImage} {
+		objs, _ := c.cluster.List(kind, "", nil)
+		for _, o := range objs {
+			var st imagectl.Status
+			if json.Unmarshal(o.Status, &st) == nil && st.Blob != nil && len(st.Blob.Holders) > 0 {
+				w.holders[scheduler.ImageKey{Kind: kind, Namespace: o.Metadata.Namespace, Name: o.Metadata.Name}] = st.Blob.Holders
+			}
+		}
+	}
 	return w
 }
 
 // snapshot is the scheduler's view of w.
 func (w *world) snapshot() *scheduler.Snapshot {
-	snap := &scheduler.Snapshot{Nodes: w.nodes, VMs: w.vms, Classes: w.classes, Disks: map[string]*scheduler.Disk{}}
+	snap := &scheduler.Snapshot{Nodes: w.nodes, VMs: w.vms, Classes: w.classes, Disks: map[string]*scheduler.Disk{},
+		ImageHolders: w.holders}
 	for key, vd := range w.disks {
 		var sc *api.StorageClass
 		name := vd.Status.StorageClassName
