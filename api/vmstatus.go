@@ -46,6 +46,11 @@ type VirtualMachineStatus struct {
 	// restart or a migration target starts with exactly the same command
 	// line.
 	BootSpec json.RawMessage `json:"bootSpec,omitempty"`
+	// RestartedBy is davit's own: the UID of the Restart operation the
+	// running instance was started for (a Restart is done once it names
+	// the operation; times to the second cannot tell a start just before
+	// the operation from one just after).
+	RestartedBy string `json:"restartedBy,omitempty"`
 	// Usage is davit's own: what the running instance's cgroup measured,
 	// refreshed by its node every VMUsageInterval.
 	Usage              *VMUsage    `json:"usage,omitempty"`

@@ -288,7 +288,6 @@ func testStopRestartOps(t *testing.T, a *vmAgent) {
 // started (in the same second as its status.stats.lastStartTime) must
 // still give it a new QEMU before it is Completed.
 func testRestartRightAfterStart(t *testing.T, a *vmAgent) {
-	t.Skip("bug: a Restart that goes InProgress in the same second as the VM's lastStartTime is Completed with no restart (vmop.NeedsRestart compares whole seconds)")
 	a.apply(vmYAML("rst", "AlwaysOnUnlessStoppedManually", "ClusterVirtualImage/guest"))
 	_, pid := a.runningPID("rst", 0, bootTimeout)
 	a.apply(vmopYAML("rst-restart", "Restart", "rst"))

@@ -81,9 +81,15 @@ func restartAutomatic(vm *api.VirtualMachine) bool {
 // shouldEvict (node) says whether a running VM must leave this node now:
 // it no longer fits, and either its restartApprovalMode is Automatic or a
 // Restart operation asks for a new instance.
-func shouldEvict(vm *api.VirtualMachine, want Want, startedAt time.Time) bool {
+func shouldEvict(vm *api.VirtualMachine, want Want) bool {
 	if !evictionRequired(vm) {
 		return false
 	}
-	return restartAutomatic(vm) || (!want.RestartAfter.IsZero() && startedAt.Before(want.RestartAfter))
+	return restartAutomatic(vm) || needsRestart(vm, want)
+}
+
+// needsRestart: a Restart operation in progress and the running instance
+// was not started for it.
+func needsRestart(vm *api.VirtualMachine, want Want) bool {
+	return want.RestartFor != "" && vm.Status.RestartedBy != want.RestartFor
 }

@@ -76,7 +76,7 @@ func (c *Controller) startJob(ctx context.Context, w *world, vm *api.VirtualMach
 		c.watch(ctx, inst)
 		c.log.Info("VM running", "vm", vm.Metadata.Namespace+"/"+vm.Metadata.Name, "pid", inst.PID(),
 			"took", time.Since(now).Round(time.Millisecond))
-		c.writeStarted(context.WithoutCancel(ctx), vm, inst, spec, now, waited)
+		c.writeStarted(context.WithoutCancel(ctx), vm, inst, spec, now, waited, want.RestartFor)
 	}()
 }
 
@@ -102,7 +102,8 @@ func (c *Controller) start(ctx context.Context, w *world, vm *api.VirtualMachine
 
 // writeStarted records a started instance: Running, the boot spec, the
 // resources it runs with, its block devices and the launch stats.
-func (c *Controller) writeStarted(ctx context.Context, vm *api.VirtualMachine, inst *qemu.Instance, spec qemu.Spec, began time.Time, waited time.Duration) {
+func (c *Controller) writeStarted(ctx context.Context, vm *api.VirtualMachine, inst *qemu.Instance, spec qemu.Spec, began time.Time,
+	waited time.Duration, restartFor string) {
 	now := time.Now()
 	boot, _ := json.Marshal(inst.Spec())
 	err := c.update(ctx, vm.Metadata.Namespace, vm.Metadata.Name, vm.Metadata.UID, func(v *api.VirtualMachine) bool {
@@ -112,6 +113,7 @@ func (c *Controller) writeStarted(ctx context.Context, vm *api.VirtualMachine, i
 		setPhase(&v.Status, api.VMRunning, now)
 		setCond(&v.Status, v.Metadata.Generation, condRunning, api.ConditionTrue, reasonRunning, "", now)
 		v.Status.BootSpec = boot
+		v.Status.RestartedBy = restartFor
 		v.Status.Resources = resourcesOf(v, spec)
 		v.Status.BlockDeviceRefs = blockDeviceStatus(v, spec)
 		if v.Status.Stats == nil {

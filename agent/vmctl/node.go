@@ -79,14 +79,14 @@ func (c *Controller) reconcile(ctx context.Context, w *world, vm *api.VirtualMac
 			return
 		}
 		c.startJob(ctx, w, vm, want)
-	case want.Run && shouldEvict(vm, want, l.startedAt):
+	case want.Run && shouldEvict(vm, want):
 		// The seam for live migration: a migration will replace this
 		// restart through the leader's placement.
 		c.mu.Lock()
 		l.evicting = true
 		c.mu.Unlock()
 		c.stopJob(ctx, vm, want, false)
-	case want.Run && !want.RestartAfter.IsZero() && l.startedAt.Before(want.RestartAfter):
+	case want.Run && needsRestart(vm, want):
 		c.stopJob(ctx, vm, want, true)
 	case want.Run:
 		c.markRunning(ctx, vm, l, now)

@@ -13,9 +13,10 @@ type Want struct {
 	Run bool
 	// Force: stop by killing at once (a forced Stop or Restart).
 	Force bool
-	// RestartAfter, when set, means the running instance must have started
-	// at or after it (a Restart operation): an older one is stopped first.
-	RestartAfter time.Time
+	// RestartFor, when set, is the UID of a Restart operation in progress:
+	// the running instance must be one started for it (status.restartedBy);
+	// an older one is stopped first.
+	RestartFor string
 	// PowerState is status.powerState to record when the VM is next
 	// written (an operation's effect outlives the operation).
 	PowerState string
@@ -63,9 +64,9 @@ func Desired(vm *api.VirtualMachine, ops []*api.VirtualMachineOperation, now tim
 		case vmop.ActionForceStop:
 			return Want{Force: true, PowerState: api.PowerOff, Why: why}
 		case vmop.ActionRestart:
-			return Want{Run: true, RestartAfter: step.Began, PowerState: api.PowerOn, Why: why}
+			return Want{Run: true, RestartFor: string(op.Metadata.UID), PowerState: api.PowerOn, Why: why}
 		case vmop.ActionForceRestart:
-			return Want{Run: true, Force: true, RestartAfter: step.Began, PowerState: api.PowerOn, Why: why}
+			return Want{Run: true, Force: true, RestartFor: string(op.Metadata.UID), PowerState: api.PowerOn, Why: why}
 		}
 	}
 	if vm.Spec.RunPolicy == api.RunPolicyAlwaysOn {

@@ -116,7 +116,7 @@ func TestDesiredWithoutOperations(t *testing.T) {
 			assert.Equal(t, tc.run, got.Run, "Run (why: %s)", got.Why)
 			assert.Equal(t, tc.wantPower, got.PowerState, "PowerState (why: %s)", got.Why)
 			assert.False(t, got.Force)
-			assert.True(t, got.RestartAfter.IsZero())
+			assert.Empty(t, got.RestartFor)
 			assert.NotEmpty(t, got.Why)
 		})
 	}
@@ -136,12 +136,12 @@ func TestDesiredWithOperations(t *testing.T) {
 	type want struct {
 		run, force bool
 		power      string
-		restart    bool // RestartAfter is the op's Began
+		restart    bool // RestartFor is the op's UID
 	}
 	cases := []struct {
 		name string
 		vm   *api.VirtualMachine
-		// ops builds the operations; the one whose Began RestartAfter must
+		// ops builds the operations; the one whose UID RestartFor must
 		// equal is returned as well (nil when none).
 		ops  func(t *testing.T, vm *api.VirtualMachine) ([]*api.VirtualMachineOperation, *api.VirtualMachineOperation)
 		want want
@@ -257,11 +257,12 @@ func TestDesiredWithOperations(t *testing.T) {
 			vm: func() *api.VirtualMachine {
 				vm := mkVM("default", "vm1", api.RunPolicyManual, api.PowerOn, api.VMRunning, false)
 				vm.Status.Stats = &api.VMStats{LastStartTime: api.NewTime(began.Add(5 * time.Second))}
+				vm.Status.RestartedBy = "op-restart" // the instance was started for it
 				return vm
 			}(),
 			ops: func(t *testing.T, vm *api.VirtualMachine) ([]*api.VirtualMachineOperation, *api.VirtualMachineOperation) {
 				old := *vm
-				old.Status.Stats = nil
+				old.Status.Stats, old.Status.RestartedBy = nil, ""
 				return []*api.VirtualMachineOperation{started(t, mkOp("default", "restart", api.VMOPTypeRestart, "vm1", false, created), &old, began)}, nil
 			},
 			want: want{run: true, power: api.PowerOn},
@@ -318,11 +319,10 @@ func TestDesiredWithOperations(t *testing.T) {
 			assert.Equal(t, tc.want.force, got.Force, "Force (why: %s)", got.Why)
 			assert.Equal(t, tc.want.power, got.PowerState, "PowerState (why: %s)", got.Why)
 			if tc.want.restart {
-				assert.Equal(t, vmop.Began(restartOp), got.RestartAfter, "RestartAfter is the operation's Began")
-				assert.Equal(t, began.Truncate(time.Second), got.RestartAfter, "Began is stored to the second")
+				assert.Equal(t, string(restartOp.Metadata.UID), got.RestartFor, "RestartFor names the operation")
 				assert.Contains(t, got.Why, restartOp.Metadata.Name)
 			} else {
-				assert.True(t, got.RestartAfter.IsZero(), "RestartAfter %s", got.RestartAfter)
+				assert.Empty(t, got.RestartFor)
 			}
 		})
 	}

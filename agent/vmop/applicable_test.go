@@ -134,7 +134,7 @@ func contains[T comparable](list []T, v T) bool {
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 func mkOp(name, typ string, force bool) *api.VirtualMachineOperation {
-	op := &api.VirtualMachineOperation{Metadata: api.ObjectMeta{Name: name, Namespace: "ns", Generation: 1}}
+	op := &api.VirtualMachineOperation{Metadata: api.ObjectMeta{Name: name, Namespace: "ns", Generation: 1, UID: "uid-" + name}}
 	op.Spec.Type, op.Spec.VirtualMachineName = typ, "vm"
 	if force {
 		op.Spec.Force = &force

@@ -32,8 +32,9 @@
 // brought to, level-triggered (asking twice is harmless): ActionStart — run
 // it; ActionStop / ActionForceStop — stop it (ACPI powerdown, grace
 // period, quit, kill; or kill at once) and keep it stopped; ActionRestart /
-// ActionForceRestart — make sure the running instance started at or after
-// Began (NeedsRestart), stopping the older one first.
+// ActionForceRestart — make sure the running instance is one started for
+// this operation (status.restartedBy names it: NeedsRestart), stopping the
+// older one first.
 //
 // Only Start, Stop and Restart are executed in this version; Migrate,
 // Evict, Restore and Clone operations fail with OperationFailed saying so,

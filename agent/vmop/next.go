@@ -49,7 +49,7 @@ type Step struct {
 //     and the operation must be Applicable; otherwise Failed with the
 //     reason. Then InProgress with the action to take.
 //   - InProgress: Completed when done (Start: the VM is Running; Stop:
-//     Stopped; Restart: Running with lastStartTime at or after Began);
+//     Stopped; Restart: Running with status.restartedBy naming op);
 //     Failed when the VM disappears, is being deleted (Start, Restart) or
 //     its runPolicy changes to one that works against the operation;
 //     otherwise still InProgress with the action.
@@ -156,7 +156,7 @@ func done(op *api.VirtualMachineOperation, vm *api.VirtualMachine, began time.Ti
 	case api.VMOPTypeStop:
 		return vm.Status.Phase == api.VMStopped
 	case api.VMOPTypeRestart:
-		return vm.Status.Phase == api.VMRunning && !NeedsRestart(vm, began)
+		return vm.Status.Phase == api.VMRunning && !NeedsRestart(vm, op)
 	}
 	return false
 }
@@ -204,16 +204,11 @@ func Began(op *api.VirtualMachineOperation) time.Time {
 	return time.Time{}
 }
 
-// NeedsRestart reports whether the VM's instance predates a restart that
-// began at began: its status.stats.lastStartTime is unset or earlier.
-// Times are stored to the second, so an instance started in the same second
-// as the operation began counts as new: a restart finishing within that
-// second must not be mistaken for no restart (which would restart the VM
-// twice), and the opposite case, a VM that had just started when the
-// restart was asked for, is fresh anyway.
-func NeedsRestart(vm *api.VirtualMachine, began time.Time) bool {
-	st := vm.Status.Stats
-	return st == nil || st.LastStartTime == nil || st.LastStartTime.Before(began.Truncate(time.Second))
+// NeedsRestart reports whether the VM's instance is not yet the one op (a
+// Restart) asked for: the VM controller records the operation's UID in
+// status.restartedBy when it starts the new instance.
+func NeedsRestart(vm *api.VirtualMachine, op *api.VirtualMachineOperation) bool {
+	return vm.Status.RestartedBy != string(op.Metadata.UID)
 }
 
 // Apply writes the step into op's status at time now: phase, the Completed

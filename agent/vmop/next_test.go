@@ -15,6 +15,13 @@ func started(vm *api.VirtualMachine, at time.Time) *api.VirtualMachine {
 	return vm
 }
 
+// restartedFor marks vm's instance as the one started for the Restart
+// operation named name (mkOp's UID).
+func restartedFor(vm *api.VirtualMachine, name string) *api.VirtualMachine {
+	vm.Status.RestartedBy = "uid-" + name
+	return vm
+}
+
 // running returns op as InProgress since began (what Apply writes).
 func running(op *api.VirtualMachineOperation, began time.Time) *api.VirtualMachineOperation {
 	s := Next(op, mkVMAt("", startPhase(op.Spec.Type)), began)
@@ -89,9 +96,10 @@ func TestNextInProgress(t *testing.T) {
 		{"stop: stopped", mkOp("o", api.VMOPTypeStop, true), mkVMAt("", api.VMStopped), api.VMOPCompleted, ReasonOperationCompleted, ActionNone},
 		{"restart: old instance", mkOp("o", api.VMOPTypeRestart, false), started(mkVMAt("", api.VMRunning), began.Add(-time.Second)), api.VMOPInProgress, ReasonRestartInProgress, ActionRestart},
 		{"restart: no start time", mkOp("o", api.VMOPTypeRestart, true), mkVMAt("", api.VMRunning), api.VMOPInProgress, ReasonRestartInProgress, ActionForceRestart},
-		{"restart: new instance starting", mkOp("o", api.VMOPTypeRestart, false), started(mkVMAt("", api.VMStarting), began.Add(time.Second)), api.VMOPInProgress, ReasonRestartInProgress, ActionRestart},
-		{"restart: new instance running", mkOp("o", api.VMOPTypeRestart, false), started(mkVMAt("", api.VMRunning), began.Add(time.Second)), api.VMOPCompleted, ReasonOperationCompleted, ActionNone},
-		{"restart: new instance in the same second", mkOp("o", api.VMOPTypeRestart, true), started(mkVMAt("", api.VMRunning), began), api.VMOPCompleted, ReasonOperationCompleted, ActionNone},
+		{"restart: new instance starting", mkOp("o", api.VMOPTypeRestart, false), restartedFor(mkVMAt("", api.VMStarting), "o"), api.VMOPInProgress, ReasonRestartInProgress, ActionRestart},
+		{"restart: new instance running", mkOp("o", api.VMOPTypeRestart, false), restartedFor(mkVMAt("", api.VMRunning), "o"), api.VMOPCompleted, ReasonOperationCompleted, ActionNone},
+		{"restart: an instance started in the same second, before the operation", mkOp("o", api.VMOPTypeRestart, true), started(mkVMAt("", api.VMRunning), began), api.VMOPInProgress, ReasonRestartInProgress, ActionForceRestart},
+		{"restart: an instance of an earlier restart", mkOp("o", api.VMOPTypeRestart, false), restartedFor(mkVMAt("", api.VMRunning), "earlier"), api.VMOPInProgress, ReasonRestartInProgress, ActionRestart},
 		{"VM gone", mkOp("o", api.VMOPTypeStop, false), nil, api.VMOPFailed, ReasonVirtualMachineNotFound, ActionNone},
 		{"start: VM being deleted", mkOp("o", api.VMOPTypeStart, false), deleting(mkVMAt("", api.VMTerminating)), api.VMOPFailed, ReasonOperationFailed, ActionNone},
 		{"stop: VM being deleted keeps going", mkOp("o", api.VMOPTypeStop, false), deleting(mkVMAt("", api.VMTerminating)), api.VMOPInProgress, ReasonStopInProgress, ActionStop},
@@ -163,7 +171,7 @@ func TestApply(t *testing.T) {
 	assert.False(t, s.Apply(op, t0.Add(time.Minute)))
 	assert.Equal(t, t0, Began(op), "began stays when the operation goes on")
 
-	vm = started(mkVMAt("", api.VMRunning), t0.Add(5*time.Second))
+	vm = restartedFor(started(mkVMAt("", api.VMRunning), t0.Add(5*time.Second)), op.Metadata.Name)
 	s = Next(op, vm, t0.Add(10*time.Second))
 	require.True(t, s.Apply(op, t0.Add(10*time.Second)))
 	assert.Equal(t, api.VMOPCompleted, op.Status.Phase)
@@ -191,11 +199,14 @@ func mkOpCreated(at time.Time) *api.VirtualMachineOperation {
 }
 
 func TestNeedsRestart(t *testing.T) {
-	began := t0.Add(700 * time.Millisecond)
-	assert.True(t, NeedsRestart(mkVMAt("", api.VMRunning), began))
-	assert.True(t, NeedsRestart(started(mkVMAt("", api.VMRunning), t0.Add(-time.Second)), began))
-	assert.False(t, NeedsRestart(started(mkVMAt("", api.VMRunning), t0), began), "same second")
-	assert.False(t, NeedsRestart(started(mkVMAt("", api.VMRunning), t0.Add(time.Second)), began))
+	op := mkOp("o", api.VMOPTypeRestart, false)
+	op.Metadata.UID = "op-1"
+	vm := mkVMAt("", api.VMRunning)
+	assert.True(t, NeedsRestart(vm, op), "an instance started for no operation")
+	vm.Status.RestartedBy = "op-0"
+	assert.True(t, NeedsRestart(vm, op), "an instance started for an earlier restart")
+	vm.Status.RestartedBy = "op-1"
+	assert.False(t, NeedsRestart(vm, op), "the instance started for this operation, whatever the clock says")
 }
 
 func TestReconcile(t *testing.T) {
