@@ -102,6 +102,10 @@ type Controller struct {
 	mu sync.Mutex
 	// running holds the uid of every disk with a job on this node.
 	running map[string]bool
+	// doneRV is, per disk uid, the resourceVersion the last successful job
+	// was planned from: a pass that read the state before that job's own
+	// write does not run the same work again.
+	doneRV map[string]uint64
 	// failed is the backoff state of disks whose last job failed.
 	failed map[string]backoff
 }
@@ -126,7 +130,7 @@ func New(cfg Config, cluster Cluster, blobs Blobs) (*Controller, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Controller{cfg: cfg, cluster: cluster, blobs: blobs, log: log.With("component", "disks"),
-		running: map[string]bool{}, failed: map[string]backoff{}}, nil
+		running: map[string]bool{}, failed: map[string]backoff{}, doneRV: map[string]uint64{}}, nil
 }
 
 // Run reconciles until ctx ends; it returns after every job it started
@@ -193,9 +197,14 @@ func (c *Controller) nodePass(ctx context.Context, w *world, wg *sync.WaitGroup)
 			delete(c.failed, uid)
 		}
 	}
+	for uid := range c.doneRV {
+		if !live[uid] {
+			delete(c.doneRV, uid)
+		}
+	}
 	for _, t := range tasks {
-		uid := t.d.uid()
-		if c.running[uid] || w.now.Before(c.failed[uid].next) {
+		uid, rv := t.d.uid(), t.d.obj.Metadata.RV()
+		if c.running[uid] || w.now.Before(c.failed[uid].next) || rv <= c.doneRV[uid] {
 			continue
 		}
 		c.running[uid] = true
@@ -203,18 +212,19 @@ func (c *Controller) nodePass(ctx context.Context, w *world, wg *sync.WaitGroup)
 		go func() {
 			defer wg.Done()
 			err := c.runTask(ctx, t)
-			c.finish(uid, err)
+			c.finish(uid, rv, err)
 		}()
 	}
 }
 
 // finish records a job's outcome for the backoff.
-func (c *Controller) finish(uid string, err error) {
+func (c *Controller) finish(uid string, rv uint64, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.running, uid)
 	if err == nil {
 		delete(c.failed, uid)
+		c.doneRV[uid] = rv
 		return
 	}
 	b := c.failed[uid]

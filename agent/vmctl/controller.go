@@ -125,6 +125,9 @@ type local struct {
 	busy bool
 	// stopping: davit is stopping the instance (its exit is expected).
 	stopping bool
+	// restartedFor is the Restart operation this node started the
+	// instance for (status.restartedBy, known before that write lands).
+	restartedFor string
 	// evicting: the instance was stopped because the VM no longer fits
 	// this node; the VM goes back to the leader instead of restarting here.
 	evicting bool

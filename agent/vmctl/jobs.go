@@ -60,7 +60,7 @@ func (c *Controller) startJob(ctx context.Context, w *world, vm *api.VirtualMach
 		c.mu.Lock()
 		l.busy, l.vm = false, nil
 		if err == nil {
-			l.inst, l.startedAt = inst, time.Now()
+			l.inst, l.startedAt, l.restartedFor = inst, time.Now(), want.RestartFor
 		} else if ctx.Err() == nil {
 			l.failures++
 			l.retryAt = time.Now().Add(c.backoff(l.failures))

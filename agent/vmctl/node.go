@@ -56,7 +56,7 @@ func (c *Controller) reconcile(ctx context.Context, w *world, vm *api.VirtualMac
 	uid := vm.Metadata.UID
 	l := c.entry(uid)
 	c.mu.Lock()
-	busy, inst := l.busy, l.inst
+	busy, inst, restartedFor, evicting, retryAt := l.busy, l.inst, l.restartedFor, l.evicting, l.retryAt
 	l.namespace, l.name = vm.Metadata.Namespace, vm.Metadata.Name
 	c.mu.Unlock()
 	if busy {
@@ -68,10 +68,10 @@ func (c *Controller) reconcile(ctx context.Context, w *world, vm *api.VirtualMac
 	}
 	want := Desired(vm, w.ops, now)
 	switch {
-	case want.Run && inst == nil && l.evicting:
+	case want.Run && inst == nil && evicting:
 		c.handBack(ctx, vm, api.PowerOn, "moved off node "+c.cfg.NodeName+": "+conditionMessage(vm, condEvictionRequired), now)
 	case want.Run && inst == nil:
-		if now.Before(l.retryAt) {
+		if now.Before(retryAt) {
 			return
 		}
 		if msg, reason := c.devicesReady(w, vm); msg != "" {
@@ -86,7 +86,7 @@ func (c *Controller) reconcile(ctx context.Context, w *world, vm *api.VirtualMac
 		l.evicting = true
 		c.mu.Unlock()
 		c.stopJob(ctx, vm, want, false)
-	case want.Run && needsRestart(vm, want):
+	case want.Run && needsRestart(vm, want) && restartedFor != want.RestartFor:
 		c.stopJob(ctx, vm, want, true)
 	case want.Run:
 		c.markRunning(ctx, vm, l, now)
