@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -134,6 +135,7 @@ type cpuVM struct {
 		NodeName   string           `json:"nodeName"`
 		Conditions []api.Condition  `json:"conditions"`
 		Resources  *api.VMResources `json:"resources"`
+		Usage      *api.VMUsage     `json:"usage"`
 	} `json:"status"`
 }
 
@@ -367,6 +369,19 @@ func TestCPUFraction(t *testing.T) {
 	assert.Equal(t, 1, v.Status.Resources.CPU.Cores)
 	assert.Equal(t, "20%", v.Status.Resources.CPU.CoreFraction)
 	assert.Equal(t, "200m", v.Status.Resources.CPU.RequestedCores)
+
+	// The cgroup's figures: in the status (written once the VM runs, then
+	// every api.VMUsageInterval) and in /metrics at each scrape.
+	v = a.waitFor("frac", 30*time.Second, "status.usage", func(v cpuVM) bool { return v.Status.Usage != nil })
+	assert.Equal(t, uint64(mem+cgroup.MemoryOverhead(1, mem)), v.Status.Usage.MemoryLimitBytes)
+	assert.Positive(t, v.Status.Usage.MemoryBytes, "QEMU's memory is charged to the VM's group")
+	resp, err := http.Get(a.URL() + "/metrics")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Regexp(t, `davit_vm_cpu_seconds_total\{name="frac",namespace="default"\} [0-9.e+-]+`, string(body))
+	assert.Regexp(t, `davit_vm_memory_limit_bytes\{name="frac",namespace="default"\} `, string(body))
+	assert.Contains(t, string(body), "davit_vms_running 1")
 
 	a.apply(vmopYAML("stop-frac", "Stop", "frac"))
 	a.waitFor("frac", 60*time.Second, "phase Stopped", func(v cpuVM) bool { return v.Status.Phase == string(api.VMStopped) })
