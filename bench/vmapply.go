@@ -98,10 +98,14 @@ func printVMApply(runs int, accel qemu.Accelerator, davit, bare []vmApplyTimes) 
 		dm.Round(time.Millisecond), bm.Round(time.Millisecond), ratio(dm, bm))
 }
 
-func median(ts []vmApplyTimes, f func(vmApplyTimes) time.Duration) time.Duration {
-	ds := make([]time.Duration, len(ts))
-	for i, t := range ts {
-		ds[i] = f(t)
+func median(ts []vmApplyTimes, f func(vmApplyTimes) time.Duration) time.Duration { return medianOf(ts, f) }
+
+// medianOf is the median of f over xs (the mean of the middle two for an
+// even count).
+func medianOf[T any](xs []T, f func(T) time.Duration) time.Duration {
+	ds := make([]time.Duration, len(xs))
+	for i, x := range xs {
+		ds[i] = f(x)
 	}
 	slices.Sort(ds)
 	if n := len(ds); n%2 == 0 {
