@@ -98,7 +98,9 @@ func printVMApply(runs int, accel qemu.Accelerator, davit, bare []vmApplyTimes) 
 		dm.Round(time.Millisecond), bm.Round(time.Millisecond), ratio(dm, bm))
 }
 
-func median(ts []vmApplyTimes, f func(vmApplyTimes) time.Duration) time.Duration { return medianOf(ts, f) }
+func median(ts []vmApplyTimes, f func(vmApplyTimes) time.Duration) time.Duration {
+	return medianOf(ts, f)
+}
 
 // medianOf is the median of f over xs (the mean of the middle two for an
 // even count).
