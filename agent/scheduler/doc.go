@@ -4,7 +4,7 @@
 // blobs are) and returns a Decision; the leader's controller builds the
 // snapshot from the store and writes status.nodeName. Nothing here does
 // I/O, and the package must not import davit/agent or davit/raftstore
-// (pinned by TestImports).
+// (pinned by archtest).
 //
 // # Filters
 //

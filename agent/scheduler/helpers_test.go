@@ -1,38 +1,6 @@
 package scheduler
 
-import (
-	"go/parser"
-	"go/token"
-	"os"
-	"strconv"
-	"strings"
-	"testing"
-
-	"github.com/stretchr/testify/require"
-
-	"davit/api"
-)
-
-// TestImports pins the package's place (doc.go): it is pure and must not
-// import the agent or the store.
-func TestImports(t *testing.T) {
-	entries, err := os.ReadDir(".")
-	require.NoError(t, err)
-	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".go") {
-			continue
-		}
-		f, err := parser.ParseFile(token.NewFileSet(), e.Name(), nil, parser.ImportsOnly)
-		require.NoError(t, err)
-		for _, imp := range f.Imports {
-			path, err := strconv.Unquote(imp.Path.Value)
-			require.NoError(t, err)
-			require.NotEqual(t, "davit/agent", path, e.Name())
-			require.False(t, strings.HasPrefix(path, "davit/raftstore"), "%s imports %s", e.Name(), path)
-			require.False(t, strings.HasPrefix(path, "davit/agent/") && path != "davit/agent/scheduler", "%s imports %s", e.Name(), path)
-		}
-	}
-}
+import "davit/api"
 
 type nodeOpt func(*api.Node)
 

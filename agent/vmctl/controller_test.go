@@ -2,11 +2,7 @@ package vmctl
 
 import (
 	"context"
-	"go/parser"
-	"go/token"
 	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,24 +11,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// TestImports pins doc.go's rule: vmctl must not import davit/agent.
-func TestImports(t *testing.T) {
-	entries, err := os.ReadDir(".")
-	require.NoError(t, err)
-	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".go") {
-			continue
-		}
-		f, err := parser.ParseFile(token.NewFileSet(), e.Name(), nil, parser.ImportsOnly)
-		require.NoError(t, err)
-		for _, imp := range f.Imports {
-			path, err := strconv.Unquote(imp.Path.Value)
-			require.NoError(t, err)
-			assert.NotEqual(t, "davit/agent", path, "%s imports davit/agent", e.Name())
-		}
-	}
-}
 
 // noBlobs is a Blobs that has nothing.
 type noBlobs struct{}

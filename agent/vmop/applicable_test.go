@@ -1,40 +1,14 @@
 package vmop
 
 import (
-	"go/parser"
-	"go/token"
-	"os"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"davit/api"
 )
-
-// TestImports pins doc.go: the package is pure and imports neither the
-// agent nor the store.
-func TestImports(t *testing.T) {
-	entries, err := os.ReadDir(".")
-	require.NoError(t, err)
-	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".go") {
-			continue
-		}
-		f, err := parser.ParseFile(token.NewFileSet(), e.Name(), nil, parser.ImportsOnly)
-		require.NoError(t, err)
-		for _, imp := range f.Imports {
-			path, err := strconv.Unquote(imp.Path.Value)
-			require.NoError(t, err)
-			if strings.HasPrefix(path, "davit") {
-				require.Equal(t, "davit/api", path, "%s imports %s", e.Name(), path)
-			}
-		}
-	}
-}
 
 var (
 	allPolicies = []string{"", api.RunPolicyAlwaysOn, api.RunPolicyAlwaysOff, api.RunPolicyManual, api.RunPolicyAlwaysOnUnlessStoppedManually}

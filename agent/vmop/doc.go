@@ -8,7 +8,7 @@
 // It is pure: functions of the operation, its VM and the clock. The
 // leader's VMOP controller reads the store, calls them and writes the
 // results; the API's admission calls Admit. It must not import davit/agent
-// or davit/raftstore (pinned by TestImports).
+// or davit/raftstore (pinned by archtest).
 //
 // # Lifecycle
 //

@@ -21,6 +21,6 @@
 // Concurrency: Run does all the work on the goroutine that calls it and
 // starts none.
 //
-// The package must not import davit/agent (pinned by TestImports): the
+// The package must not import davit/agent (pinned by archtest): the
 // agent passes itself in through the small Cluster interface.
 package vmopctl
