@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -19,7 +18,6 @@ import (
 
 	"davit/api"
 	"davit/cgroup"
-	"davit/qemu/qemutest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -48,63 +46,34 @@ spec:
       coreFractions: [100]
 `
 
-// cpuAgent is a started agent with CVI "guest" Ready.
-type cpuAgent struct {
-	*Agent
-	t testing.TB
-}
-
-// startCPUAgent starts agent name, waits for the cluster and the class
-// generic, and imports the test guest's ISO as CVI "guest".
-func startCPUAgent(t *testing.T, name string) *cpuAgent {
+// startCPUAgent starts agent name (see startAgent), waits for the class
+// generic, and imports the test guest's ISO as CVI "guest". It skips
+// without a cgroup v1 cpu hierarchy.
+func startCPUAgent(t *testing.T, name string) *vmAgent {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts an agent process and QEMU")
-	}
 	if _, err := os.Stat("/sys/fs/cgroup/cpu/tasks"); err != nil {
 		t.Skip("no cgroup v1 cpu hierarchy at /sys/fs/cgroup/cpu: these tests read v1 files")
 	}
-	g := qemutest.Guest(t)
-	a := &cpuAgent{Agent: NewAgent(t, name), t: t}
-	a.Start()
-	t.Cleanup(func() {
-		if t.Failed() {
-			log := a.Log.String()
-			if len(log) > 12000 {
-				log = log[len(log)-12000:]
-			}
-			t.Logf("agent %s log (tail):\n%s", name, log)
-		}
-	})
+	a, g := startAgent(t, name, true)
 	var out string
 	require.Eventually(t, func() bool {
 		out, _, _ = a.CLI("", "get", "vmclass", "generic", "-o", "jsonpath={.status.phase}")
 		return out == "Ready"
 	}, 30*time.Second, 100*time.Millisecond, "class generic not Ready (phase %q)", out)
-	srv := httptest.NewServer(http.FileServer(http.Dir(filepath.Dir(g.ISO))))
-	t.Cleanup(srv.Close)
-	a.apply(fmt.Sprintf(`apiVersion: virtualization.deckhouse.io/v1alpha2
-kind: ClusterVirtualImage
-metadata:
-  name: guest
-spec:
-  dataSource:
-    type: HTTP
-    http:
-      url: %s/%s
-`, srv.URL, filepath.Base(g.ISO)))
-	require.Eventually(t, func() bool {
-		out, _, _ = a.CLI("", "get", "cvi", "guest", "-o", "jsonpath={.status.phase}")
-		return out == "Ready"
-	}, 60*time.Second, 200*time.Millisecond, "CVI guest not Ready (phase %q)", out)
+	a.importGuest(g)
 	return a
 }
 
-// apply runs `davit apply -f -` and requires success.
-func (a *cpuAgent) apply(manifest string) {
-	a.t.Helper()
-	out, errOut, code := a.CLI(manifest, "apply", "-f", "-")
-	require.Equal(a.t, 0, code, "apply: %s%s", out, errOut)
+// startPinnedAgent is startCPUAgent with class pinned applied; it skips on
+// fewer than 2 CPUs (one stays in the shared pool).
+func startPinnedAgent(t *testing.T, name string) *vmAgent {
+	t.Helper()
+	if runtime.NumCPU() < 2 {
+		t.Skipf("needs 2 CPUs (one stays in the shared pool), have %d", runtime.NumCPU())
+	}
+	a := startCPUAgent(t, name)
+	a.apply(pinnedClass)
+	return a
 }
 
 // cpuVMYAML is a 256Mi VM in namespace default booting CVI guest; cpu is
@@ -125,97 +94,9 @@ spec:
 `, name, class, cpu)
 }
 
-// cpuVM is what these tests read of a VM.
-type cpuVM struct {
-	Metadata struct {
-		UID string `json:"uid"`
-	} `json:"metadata"`
-	Status struct {
-		Phase      string           `json:"phase"`
-		NodeName   string           `json:"nodeName"`
-		Conditions []api.Condition  `json:"conditions"`
-		Resources  *api.VMResources `json:"resources"`
-		Usage      *api.VMUsage     `json:"usage"`
-	} `json:"status"`
-}
-
-func (v cpuVM) String() string {
-	var cs []string
-	for _, c := range v.Status.Conditions {
-		cs = append(cs, fmt.Sprintf("%s=%s(%s: %s)", c.Type, c.Status, c.Reason, c.Message))
-	}
-	return fmt.Sprintf("phase=%q node=%q conditions=[%s]", v.Status.Phase, v.Status.NodeName, strings.Join(cs, "; "))
-}
-
-// vm reads VM default/name; ok is false when it does not exist.
-func (a *cpuAgent) vm(name string) (cpuVM, bool) {
-	a.t.Helper()
-	var v cpuVM
-	out, _, code := a.CLI("", "get", "vm", name, "-n", "default", "-o", "json")
-	if code != 0 {
-		return v, false
-	}
-	require.NoError(a.t, json.Unmarshal([]byte(out), &v), out)
-	return v, true
-}
-
-// waitFor polls VM name until ok, failing after d with the last state.
-func (a *cpuAgent) waitFor(name string, d time.Duration, what string, ok func(cpuVM) bool) cpuVM {
-	a.t.Helper()
-	var v cpuVM
-	var found bool
-	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(150 * time.Millisecond) {
-		if v, found = a.vm(name); found && ok(v) {
-			return v
-		}
-	}
-	a.t.Fatalf("VM %s: %s not seen within %s (exists %v, last %s)", name, what, d, found, v)
-	return v
-}
-
-// running waits for VM name to be Running with a live QEMU and returns
-// the VM and the QEMU's PID.
-func (a *cpuAgent) running(name string) (cpuVM, int) {
-	a.t.Helper()
-	var pid int
-	v := a.waitFor(name, cpuBootTimeout, "Running with a live QEMU", func(v cpuVM) bool {
-		pid = a.qemu(v.Metadata.UID)
-		return v.Status.Phase == string(api.VMRunning) && pid != 0
-	})
-	return v, pid
-}
-
-// qemu is the PID of VM uid's live QEMU (from DATA/vms/<uid>/qemu.pid,
-// its command line naming that directory), or 0.
-func (a *cpuAgent) qemu(uid string) int {
-	dir := filepath.Join(a.DataDir, "vms", uid)
-	b, err := os.ReadFile(filepath.Join(dir, "qemu.pid"))
-	if err != nil {
-		return 0
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 1 {
-		return 0
-	}
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil || !strings.Contains(string(cmdline), dir) {
-		return 0
-	}
-	return pid
-}
-
-// deleteVM deletes VM default/name and waits until it is gone.
-func (a *cpuAgent) deleteVM(name string) {
-	a.t.Helper()
-	_, errOut, code := a.CLI("", "delete", "vm", name, "-n", "default")
-	require.Equal(a.t, 0, code, errOut)
-	require.Eventually(a.t, func() bool { _, ok := a.vm(name); return !ok },
-		60*time.Second, 200*time.Millisecond, "VM %s still exists", name)
-}
-
 // dedicated reads DATA/dedicated-cpus.json (cgroup.Allocator's file):
 // uid → CPUs. A missing file is no assignment.
-func (a *cpuAgent) dedicated() map[string][]int {
+func (a *vmAgent) dedicated() map[string][]int {
 	a.t.Helper()
 	b, err := os.ReadFile(filepath.Join(a.DataDir, "dedicated-cpus.json"))
 	if errors.Is(err, os.ErrNotExist) {
@@ -231,15 +112,10 @@ func (a *cpuAgent) dedicated() map[string][]int {
 	return f.Assignments
 }
 
-// v1 is the agent's group dir for rel (e.g. "vm-<uid>") in a v1 hierarchy.
-func (a *cpuAgent) v1(controller, rel string) string {
-	return filepath.Join("/sys/fs/cgroup", controller, a.CgroupParent, rel)
-}
-
 // sharedPool reads the shared pool's cpuset.cpus.
-func (a *cpuAgent) sharedPool() []int {
+func (a *vmAgent) sharedPool() []int {
 	a.t.Helper()
-	return parseCPUs(a.t, readTrim(a.t, filepath.Join(a.v1("cpuset", "shared"), "cpuset.cpus")))
+	return parseCPUs(a.t, readTrim(a.t, filepath.Join(a.cgroupV1("cpuset", "shared"), "cpuset.cpus")))
 }
 
 func readTrim(t testing.TB, path string) string {
@@ -347,19 +223,19 @@ func allCPUs() []int {
 func TestCPUFraction(t *testing.T) {
 	a := startCPUAgent(t, "cf")
 	a.apply(cpuVMYAML("frac", "generic", "{cores: 1, coreFraction: 20%}"))
-	v, pid := a.running("frac")
+	v, pid := a.runningPID("frac", 0, cpuBootTimeout)
 	uid := v.Metadata.UID
-	cpu := a.v1("cpu", "vm-"+uid)
+	cpu := a.cgroupV1("cpu", "vm-"+uid)
 
 	assert.Equal(t, int64(200*1024/1000), readInt64(t, filepath.Join(cpu, "cpu.shares")), "cpu.shares of 200 milli-CPUs")
 	assert.Equal(t, int64(100000), readInt64(t, filepath.Join(cpu, "cpu.cfs_quota_us")), "one core")
 	assert.Equal(t, int64(cgroup.CFSPeriodUs), readInt64(t, filepath.Join(cpu, "cpu.cfs_period_us")))
 	const mem = 256 << 20
 	assert.Equal(t, mem+cgroup.MemoryOverhead(1, mem),
-		readInt64(t, filepath.Join(a.v1("memory", "vm-"+uid), "memory.limit_in_bytes")))
-	groups := []string{cpu, a.v1("cpuacct", "vm-"+uid), a.v1("memory", "vm-"+uid), a.v1("cpuset", "shared/vm-"+uid)}
+		readInt64(t, filepath.Join(a.cgroupV1("memory", "vm-"+uid), "memory.limit_in_bytes")))
+	groups := []string{cpu, a.cgroupV1("cpuacct", "vm-"+uid), a.cgroupV1("memory", "vm-"+uid), a.cgroupV1("cpuset", "shared/vm-"+uid)}
 	if _, err := os.Stat("/sys/fs/cgroup/pids/tasks"); err == nil {
-		groups = append(groups, a.v1("pids", "vm-"+uid))
+		groups = append(groups, a.cgroupV1("pids", "vm-"+uid))
 	}
 	for _, g := range groups {
 		procs := parsePIDs(t, readTrim(t, filepath.Join(g, "cgroup.procs")))
@@ -372,7 +248,7 @@ func TestCPUFraction(t *testing.T) {
 
 	// The cgroup's figures: in the status (written once the VM runs, then
 	// every api.VMUsageInterval) and in /metrics at each scrape.
-	v = a.waitFor("frac", 30*time.Second, "status.usage", func(v cpuVM) bool { return v.Status.Usage != nil })
+	v = a.waitVM("frac", 30*time.Second, "status.usage", func(v vmView) bool { return v.Status.Usage != nil })
 	assert.Equal(t, uint64(mem+cgroup.MemoryOverhead(1, mem)), v.Status.Usage.MemoryLimitBytes)
 	assert.Positive(t, v.Status.Usage.MemoryBytes, "QEMU's memory is charged to the VM's group")
 	resp, err := http.Get(a.URL() + "/metrics")
@@ -384,8 +260,8 @@ func TestCPUFraction(t *testing.T) {
 	assert.Contains(t, string(body), "davit_vms_running 1")
 
 	a.apply(vmopYAML("stop-frac", "Stop", "frac"))
-	a.waitFor("frac", 60*time.Second, "phase Stopped", func(v cpuVM) bool { return v.Status.Phase == string(api.VMStopped) })
-	require.Eventually(t, func() bool { return a.qemu(uid) == 0 }, 10*time.Second, 50*time.Millisecond, "QEMU %d still runs", pid)
+	a.waitPhase("frac", string(api.VMStopped), 60*time.Second)
+	require.Eventually(t, func() bool { return a.qemuPID(uid) == 0 }, 10*time.Second, 50*time.Millisecond, "QEMU %d still runs", pid)
 	require.Eventually(t, func() bool {
 		for _, g := range groups {
 			if _, err := os.Stat(g); err == nil {
@@ -413,15 +289,11 @@ func parsePIDs(t testing.TB, s string) []int {
 // waits Pending (InsufficientDedicatedCores); dedicated cores below 100%
 // are refused. Deleting the VM frees the CPU.
 func TestDedicated(t *testing.T) {
-	if runtime.NumCPU() < 2 {
-		t.Skipf("needs 2 CPUs (one stays in the shared pool), have %d", runtime.NumCPU())
-	}
-	a := startCPUAgent(t, "dc")
-	a.apply(pinnedClass)
+	a := startPinnedAgent(t, "dc")
 	a.apply(cpuVMYAML("ded", "pinned", "{cores: 1, coreFraction: 100%, dedicatedCores: true}"))
 	a.apply(cpuVMYAML("plain", "generic", "{cores: 1, coreFraction: 10%}"))
-	ded, dpid := a.running("ded")
-	plain, ppid := a.running("plain")
+	ded, dpid := a.runningPID("ded", 0, cpuBootTimeout)
+	plain, ppid := a.runningPID("plain", 0, cpuBootTimeout)
 
 	assign := a.dedicated()
 	require.Len(t, assign[ded.Metadata.UID], 1, "allocator file: %v", assign)
@@ -443,11 +315,11 @@ func TestDedicated(t *testing.T) {
 		assert.NotContains(t, th.Allowed, cpu, "thread %d %q of the shared VM", th.TID, th.Comm)
 	}
 	assert.NotContains(t, a.sharedPool(), cpu, "the shared pool excludes the dedicated CPU")
-	assert.Equal(t, []int{cpu}, parseCPUs(t, readTrim(t, filepath.Join(a.v1("cpuset", "vm-"+ded.Metadata.UID), "cpuset.cpus"))))
+	assert.Equal(t, []int{cpu}, parseCPUs(t, readTrim(t, filepath.Join(a.cgroupV1("cpuset", "vm-"+ded.Metadata.UID), "cpuset.cpus"))))
 
 	// The node has one CPU to dedicate, and it is taken.
 	a.apply(cpuVMYAML("ded2", "pinned", "{cores: 1, coreFraction: 100%, dedicatedCores: true}"))
-	d2 := a.waitFor("ded2", 30*time.Second, "Pending naming InsufficientDedicatedCores", func(v cpuVM) bool {
+	d2 := a.waitVM("ded2", 30*time.Second, "Pending naming InsufficientDedicatedCores", func(v vmView) bool {
 		if v.Status.Phase != string(api.VMPending) {
 			return false
 		}
@@ -468,7 +340,7 @@ func TestDedicated(t *testing.T) {
 	assert.Contains(t, errOut, "spec.cpu.coreFraction")
 	assert.Contains(t, errOut, "dedicated cores need coreFraction 100%")
 	t.Logf("half: %s", errOut)
-	_, ok := a.vm("half")
+	_, ok := a.getVM("half")
 	assert.False(t, ok, "the refused VM was stored")
 
 	// ded2 goes first, so the freed CPU is not taken again at once.
@@ -478,7 +350,7 @@ func TestDedicated(t *testing.T) {
 		10*time.Second, 100*time.Millisecond, "the allocator still lists %s: %v", ded.Metadata.UID, a.dedicated())
 	assert.Eventually(t, func() bool { return slices.Equal(allCPUs(), a.sharedPool()) },
 		10*time.Second, 100*time.Millisecond, "shared pool %v, want every CPU", a.sharedPool())
-	_, err := os.Stat(a.v1("cpuset", "vm-"+ded.Metadata.UID))
+	_, err := os.Stat(a.cgroupV1("cpuset", "vm-"+ded.Metadata.UID))
 	assert.True(t, os.IsNotExist(err), "the dedicated cpuset group remains (%v)", err)
 	// The shared VM now may use every CPU.
 	assert.Eventually(t, func() bool {
@@ -498,13 +370,9 @@ func TestDedicated(t *testing.T) {
 // dedicated VM keeps its QEMU, its vCPU stays pinned to the same CPU and
 // the allocator still holds it; deleting it then frees the CPU.
 func TestDedicatedAdopt(t *testing.T) {
-	if runtime.NumCPU() < 2 {
-		t.Skipf("needs 2 CPUs (one stays in the shared pool), have %d", runtime.NumCPU())
-	}
-	a := startCPUAgent(t, "da")
-	a.apply(pinnedClass)
+	a := startPinnedAgent(t, "da")
 	a.apply(cpuVMYAML("ded", "pinned", "{cores: 1, coreFraction: 100%, dedicatedCores: true}"))
-	v, pid := a.running("ded")
+	v, pid := a.runningPID("ded", 0, cpuBootTimeout)
 	uid := v.Metadata.UID
 	require.Len(t, a.dedicated()[uid], 1)
 	cpu := a.dedicated()[uid][0]
@@ -513,14 +381,14 @@ func TestDedicatedAdopt(t *testing.T) {
 
 	a.Kill()
 	a.Start()
-	v, pid2 := a.running("ded")
+	v, pid2 := a.runningPID("ded", 0, cpuBootTimeout)
 	assert.Equal(t, pid, pid2, "the QEMU was replaced")
 	assert.Equal(t, uid, v.Metadata.UID)
 	// Give the restarted agent's passes time to do anything they would.
 	time.Sleep(3 * time.Second)
-	v, _ = a.vm("ded")
+	v, _ = a.getVM("ded")
 	assert.Equal(t, string(api.VMRunning), v.Status.Phase, "%s", v)
-	assert.Equal(t, pid, a.qemu(uid), "the QEMU was replaced")
+	assert.Equal(t, pid, a.qemuPID(uid), "the QEMU was replaced")
 	after := vcpu0(t, threadsOf(t, pid))
 	assert.Equal(t, before.TID, after.TID)
 	assert.Equal(t, []int{cpu}, after.Allowed, "vCPU 0 is still pinned to CPU %d", cpu)
@@ -538,20 +406,16 @@ func TestDedicatedAdopt(t *testing.T) {
 // killed; the restarted agent starts the VM again, pinned to a CPU that
 // the allocator file records for it.
 func TestDedicatedCrash(t *testing.T) {
-	if runtime.NumCPU() < 2 {
-		t.Skipf("needs 2 CPUs (one stays in the shared pool), have %d", runtime.NumCPU())
-	}
-	a := startCPUAgent(t, "dx")
-	a.apply(pinnedClass)
+	a := startPinnedAgent(t, "dx")
 	a.apply(cpuVMYAML("ded", "pinned", "{cores: 1, coreFraction: 100%, dedicatedCores: true}"))
-	v, pid := a.running("ded")
+	v, pid := a.runningPID("ded", 0, cpuBootTimeout)
 	uid := v.Metadata.UID
 	require.Len(t, a.dedicated()[uid], 1)
 
 	a.Kill()
 	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
 	// Gone from its groups (a zombie leader may still have a thread there).
-	groups := []string{a.v1("cpuset", "shared/vm-"+uid), a.v1("cpuset", "vm-"+uid+"/vcpu0"), a.v1("cpu", "vm-"+uid)}
+	groups := []string{a.cgroupV1("cpuset", "shared/vm-"+uid), a.cgroupV1("cpuset", "vm-"+uid+"/vcpu0"), a.cgroupV1("cpu", "vm-"+uid)}
 	require.Eventually(t, func() bool {
 		for _, g := range groups {
 			if readTrim(t, filepath.Join(g, "tasks")) != "" {
@@ -562,12 +426,8 @@ func TestDedicatedCrash(t *testing.T) {
 	}, 10*time.Second, 20*time.Millisecond, "QEMU %d still in its groups", pid)
 
 	a.Start()
-	var pid2 int
-	v = a.waitFor("ded", cpuBootTimeout, "Running with a new QEMU", func(v cpuVM) bool {
-		pid2 = a.qemu(v.Metadata.UID)
-		return v.Status.Phase == string(api.VMRunning) && pid2 != 0 && pid2 != pid
-	})
-	held := parseCPUs(t, readTrim(t, filepath.Join(a.v1("cpuset", "vm-"+uid), "cpuset.cpus")))
+	_, pid2 := a.runningPID("ded", pid, cpuBootTimeout)
+	held := parseCPUs(t, readTrim(t, filepath.Join(a.cgroupV1("cpuset", "vm-"+uid), "cpuset.cpus")))
 	require.Len(t, held, 1, "the restarted VM's dedicated group")
 	assert.Equal(t, held, vcpu0(t, threadsOf(t, pid2)).Allowed, "vCPU 0 of the new QEMU is pinned")
 	assert.NotContains(t, a.sharedPool(), held[0])

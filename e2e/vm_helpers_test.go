@@ -40,8 +40,9 @@ spec:
       defaultCoreFraction: 5
 `
 
-// vmAgent is a started agent with the test guest's ISO imported as CVI
-// "guest" (when withGuest) and class "tiny" applied.
+// vmAgent is a started agent for the VM and CPU tests: startVMAgent's
+// (class "tiny" applied, CVI "guest" imported when asked) or
+// startCPUAgent's (class "generic" Ready, CVI "guest" imported).
 type vmAgent struct {
 	*Agent
 	t testing.TB
@@ -56,10 +57,27 @@ func (a *vmAgent) in(t testing.TB) *vmAgent {
 	return &c
 }
 
-// startVMAgent starts agent name (also its cgroup parent's name: agents
-// running at the same time need different names), applies class tiny and, when guest is
-// set, serves the test guest over HTTP and imports its ISO as CVI "guest".
+// startVMAgent starts agent name (see startAgent), applies class tiny and,
+// when guest is set, imports the test guest's ISO as CVI "guest".
 func startVMAgent(t *testing.T, name string, guest bool) *vmAgent {
+	t.Helper()
+	a, g := startAgent(t, name, guest)
+	require.Eventually(t, func() bool {
+		_, _, code := a.CLI("", "get", "settings", "cluster")
+		return code == 0
+	}, 20*time.Second, 100*time.Millisecond, "the leader never bootstrapped the cluster")
+	a.apply(tinyClass)
+	if guest {
+		a.importGuest(g)
+	}
+	return a
+}
+
+// startAgent starts agent name (also its cgroup parent's name: agents
+// running at the same time need different names), having built the test
+// guest first when guest is set; if t fails, the tail of the agent's log
+// is reported.
+func startAgent(t *testing.T, name string, guest bool) (*vmAgent, qemutest.GuestFiles) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts an agent process and QEMU")
@@ -80,19 +98,18 @@ func startVMAgent(t *testing.T, name string, guest bool) *vmAgent {
 	})
 	a = &vmAgent{Agent: NewAgent(t, name), t: t}
 	a.Start()
-	require.Eventually(t, func() bool {
-		_, _, code := a.CLI("", "get", "settings", "cluster")
-		return code == 0
-	}, 20*time.Second, 100*time.Millisecond, "the leader never bootstrapped the cluster")
-	a.apply(tinyClass)
-	if guest {
-		srv := httptest.NewServer(http.FileServer(http.Dir(filepath.Dir(g.ISO))))
-		t.Cleanup(srv.Close)
-		a.isoURL = srv.URL + "/" + filepath.Base(g.ISO)
-		a.apply(cviYAML("guest", a.isoURL))
-		a.waitCVIReady("guest", 60*time.Second)
-	}
-	return a
+	return a, g
+}
+
+// importGuest serves the test guest g over HTTP and imports its ISO as
+// CVI "guest", waiting until it is Ready.
+func (a *vmAgent) importGuest(g qemutest.GuestFiles) {
+	a.t.Helper()
+	srv := httptest.NewServer(http.FileServer(http.Dir(filepath.Dir(g.ISO))))
+	a.t.Cleanup(srv.Close)
+	a.isoURL = srv.URL + "/" + filepath.Base(g.ISO)
+	a.apply(cviYAML("guest", a.isoURL))
+	a.waitCVIReady("guest", 60*time.Second)
 }
 
 // apply runs `davit apply -f -` and requires success.
@@ -169,10 +186,12 @@ type vmView struct {
 		Finalizers        []string `json:"finalizers"`
 	} `json:"metadata"`
 	Status struct {
-		Phase      string          `json:"phase"`
-		PowerState string          `json:"powerState"`
-		NodeName   string          `json:"nodeName"`
-		Conditions []api.Condition `json:"conditions"`
+		Phase      string           `json:"phase"`
+		PowerState string           `json:"powerState"`
+		NodeName   string           `json:"nodeName"`
+		Conditions []api.Condition  `json:"conditions"`
+		Resources  *api.VMResources `json:"resources"`
+		Usage      *api.VMUsage     `json:"usage"`
 	} `json:"status"`
 }
 
@@ -225,7 +244,8 @@ func (a *vmAgent) waitPhase(name, phase string, d time.Duration) vmView {
 	return a.waitVM(name, d, "phase "+phase, func(v vmView) bool { return v.Status.Phase == phase })
 }
 
-// waitGone waits until VM name no longer exists.
+// waitGone waits until object kind/name (namespace default) no longer
+// exists.
 func (a *vmAgent) waitGone(kind, name string, d time.Duration) {
 	a.t.Helper()
 	var out string
@@ -234,6 +254,14 @@ func (a *vmAgent) waitGone(kind, name string, d time.Duration) {
 		out, _, code = a.CLI("", "get", kind, name, "-n", "default", "-o", "json")
 		return code != 0
 	}, d, 200*time.Millisecond, "%s %s still exists: %s", kind, name, out)
+}
+
+// deleteVM deletes VM default/name and waits until it is gone.
+func (a *vmAgent) deleteVM(name string) {
+	a.t.Helper()
+	_, errOut, code := a.CLI("", "delete", "vm", name, "-n", "default")
+	require.Equal(a.t, 0, code, errOut)
+	a.waitGone("vm", name, 60*time.Second)
 }
 
 // vmDir is DATA/vms/<uid>.
@@ -266,8 +294,12 @@ func (a *vmAgent) qemuPID(uid string) int {
 // not (0: any) and returns the VM and the PID.
 func (a *vmAgent) runningPID(name string, not int, d time.Duration) (vmView, int) {
 	a.t.Helper()
+	what := "Running with a live QEMU"
+	if not != 0 {
+		what = fmt.Sprintf("Running with a QEMU other than %d", not)
+	}
 	var pid int
-	v := a.waitVM(name, d, fmt.Sprintf("Running with a QEMU other than %d", not), func(v vmView) bool {
+	v := a.waitVM(name, d, what, func(v vmView) bool {
 		if v.Status.Phase != string(api.VMRunning) {
 			return false
 		}
@@ -400,7 +432,8 @@ func (a *vmAgent) waitVMOP(name, phase string, d time.Duration) {
 		d, 200*time.Millisecond, "VMOP %s not %s (phase %q)", name, phase, got)
 }
 
-// cgroupDir is the VM's cgroup on the v1 cpu hierarchy.
-func (a *vmAgent) cgroupDir(uid string) string {
-	return filepath.Join("/sys/fs/cgroup/cpu", a.CgroupParent, "vm-"+uid)
+// cgroupV1 is the agent's group dir for rel (e.g. "vm-<uid>") in the v1
+// hierarchy of controller (e.g. "cpu").
+func (a *vmAgent) cgroupV1(controller, rel string) string {
+	return filepath.Join("/sys/fs/cgroup", controller, a.CgroupParent, rel)
 }

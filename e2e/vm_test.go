@@ -305,7 +305,7 @@ func testDelete(t *testing.T, a *vmAgent) {
 	a.apply(vmYAML("del", "AlwaysOn", "ClusterVirtualImage/guest", "VirtualDisk/del-disk"))
 	v, pid := a.runningPID("del", 0, bootTimeout)
 	uid := v.Metadata.UID
-	dir, cg := a.vmDir(uid), a.cgroupDir(uid)
+	dir, cg := a.vmDir(uid), a.cgroupV1("cpu", "vm-"+uid)
 	require.DirExists(t, dir)
 	require.DirExists(t, cg, "the VM's cgroup")
 
