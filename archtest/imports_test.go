@@ -28,13 +28,14 @@ var allowed = map[string][]string{
 	"davit/agent/classstatus":  {"davit/api"},
 	"davit/agent/scheduler":    {"davit/api", "davit/cgroup"},
 	"davit/agent/vmop":         {"davit/api"},
-	"davit/agent/imagectl":     {"davit/api", "davit/images", "davit/raftstore", "davit/agent/statusupdate"},
+	"davit/agent/imagectl":     {"davit/api", "davit/images", "davit/raftstore", "davit/agent/statusupdate", "davit/agent/view"},
 	"davit/agent/statusupdate": {"davit/api", "davit/raftstore"},
-	"davit/agent/diskctl":      {"davit/api", "davit/images", "davit/raftstore", "davit/agent/statusupdate"},
-	"davit/agent/vmopctl":      {"davit/api", "davit/raftstore", "davit/agent/vmop"},
+	"davit/agent/diskctl":      {"davit/api", "davit/images", "davit/raftstore", "davit/agent/statusupdate", "davit/agent/view"},
+	"davit/agent/vmopctl":      {"davit/api", "davit/raftstore", "davit/agent/vmop", "davit/agent/view"},
 	"davit/agent/console":      {"davit/api", "davit/qemu", "davit/agent/httpapi"},
 	"davit/agent/vmctl": {"davit/api", "davit/raftstore", "davit/qemu", "davit/cgroup", "davit/agent/scheduler",
-		"davit/agent/vmop", "davit/agent/imagectl", "davit/agent/statusupdate"},
+		"davit/agent/vmop", "davit/agent/imagectl", "davit/agent/statusupdate", "davit/agent/view"},
+	"davit/agent/view":              {"davit/api", "davit/raftstore"},
 	"davit/raftstore/raftstoretest": {"davit/raftstore"},
 }
 

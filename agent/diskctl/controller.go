@@ -8,27 +8,13 @@ import (
 	"sync"
 	"time"
 
+	"davit/agent/view"
 	"davit/api"
 	"davit/raftstore"
 )
 
-// Cluster is what the controller needs from its agent (the same method
-// set as imagectl.Cluster, so one adapter serves both).
-type Cluster interface {
-	// Get, List and AppliedIndex read the local replicated state.
-	Get(kind, namespace, name string) (*api.Object, error)
-	List(kind, namespace string, match func(*api.Object) bool) ([]*api.Object, uint64)
-	AppliedIndex() uint64
-	// IsLeader reports whether this agent leads the cluster now.
-	IsLeader() bool
-	// Apply commits a command through the leader (forwarding when needed).
-	Apply(ctx context.Context, cmd raftstore.Command) (*raftstore.Result, error)
-	// ConsistentRead returns once the local state has caught up with
-	// everything committed before the call.
-	ConsistentRead(ctx context.Context) error
-	// NodeHTTPAddr is the host:port of a member's HTTP API, or "".
-	NodeHTTPAddr(node string) string
-}
+// Cluster is what the controller needs from its agent.
+type Cluster = view.Cluster
 
 // Blobs gets image blobs onto this node: (*imagectl.Controller).LocalBlob.
 // It may be called concurrently.

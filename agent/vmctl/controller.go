@@ -8,27 +8,19 @@ import (
 	"sync"
 	"time"
 
+	"davit/agent/view"
 	"davit/api"
 	"davit/cgroup"
 	"davit/qemu"
-	"davit/raftstore"
 )
 
 // Cluster is what the controller needs from its agent.
 type Cluster interface {
-	// Get and List read the local replicated state.
-	Get(kind, namespace, name string) (*api.Object, error)
-	List(kind, namespace string, match func(*api.Object) bool) ([]*api.Object, uint64)
+	view.Cluster
 	// CaughtUp reports whether the local state has applied everything
 	// committed before this agent started: until then a VM placed here
 	// may look placed nowhere, so no local QEMU is judged.
 	CaughtUp() bool
-	// IsLeader reports whether this agent leads the cluster now.
-	IsLeader() bool
-	// Apply commits a command through the leader (forwarding when needed).
-	Apply(ctx context.Context, cmd raftstore.Command) (*raftstore.Result, error)
-	// AppliedIndex is the last Raft index applied to the local state.
-	AppliedIndex() uint64
 }
 
 // Blobs puts image blobs on this node (imagectl.Controller.LocalBlob).

@@ -7,8 +7,7 @@ import (
 	"log/slog"
 	"time"
 
-	"davit/api"
-	"davit/raftstore"
+	"davit/agent/view"
 )
 
 // Kinds the controller reads.
@@ -18,19 +17,7 @@ const (
 )
 
 // Cluster is what the controller needs from its agent.
-type Cluster interface {
-	// Get, List and AppliedIndex read the local replicated state.
-	Get(kind, namespace, name string) (*api.Object, error)
-	List(kind, namespace string, match func(*api.Object) bool) ([]*api.Object, uint64)
-	AppliedIndex() uint64
-	// IsLeader reports whether this agent leads the cluster now.
-	IsLeader() bool
-	// Apply commits a command through the leader (forwarding when needed).
-	Apply(ctx context.Context, cmd raftstore.Command) (*raftstore.Result, error)
-	// ConsistentRead returns once the local state has caught up with
-	// everything committed before the call.
-	ConsistentRead(ctx context.Context) error
-}
+type Cluster = view.Cluster
 
 // Config configures a Controller.
 type Config struct {
