@@ -1,11 +1,11 @@
 package qemu
 
 import (
+	"davit/qemu/qemutest"
 	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -72,7 +72,7 @@ func TestCommandGolden(t *testing.T) {
 			argv, err := Command(spec, goldenPaths)
 			require.NoError(t, err)
 			var b strings.Builder
-			b.WriteString(formatArgv(argv))
+			b.WriteString(qemutest.FormatArgv(argv))
 			b.WriteString("# QMP plan\n")
 			for _, p := range Plan(spec) {
 				j, err := json.Marshal(p)
@@ -164,24 +164,4 @@ func TestDefaults(t *testing.T) {
 		so, cps := DefaultTopology(cores)
 		require.Equal(t, want, [2]int{so, cps}, "cores %d", cores)
 	}
-}
-
-// formatArgv writes one option per line with its value, quoting values
-// that hold spaces.
-func formatArgv(argv []string) string {
-	var b strings.Builder
-	for i, a := range argv {
-		if strings.ContainsAny(a, " \t") {
-			a = strconv.Quote(a)
-		}
-		switch {
-		case i == 0:
-			b.WriteString(a)
-		case strings.HasPrefix(a, "-"):
-			b.WriteString("\n" + a)
-		default:
-			b.WriteString(" " + a)
-		}
-	}
-	return b.String() + "\n"
 }

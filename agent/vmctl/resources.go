@@ -2,6 +2,7 @@ package vmctl
 
 import (
 	"fmt"
+	"strings"
 
 	"davit/agent/scheduler"
 	"davit/api"
@@ -46,10 +47,8 @@ func blockDeviceStatus(vm *api.VirtualMachine, spec qemu.Spec) []api.BlockDevice
 
 // splitDeviceName undoes BootSpec's "Kind/name" device names.
 func splitDeviceName(s string) (kind, name string) {
-	for i := range s {
-		if s[i] == '/' {
-			return s[:i], s[i+1:]
-		}
+	if kind, name, ok := strings.Cut(s, "/"); ok {
+		return kind, name
 	}
 	return "", s
 }

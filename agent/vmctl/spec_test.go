@@ -11,6 +11,7 @@ import (
 
 	"davit/api"
 	"davit/qemu"
+	"davit/qemu/qemutest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -267,7 +268,7 @@ func TestBootSpecGolden(t *testing.T) {
 	require.NoError(t, err)
 	argv, err := qemu.Command(spec, qemu.PathsFor("/var/lib/davit", vm.Metadata.UID))
 	require.NoError(t, err)
-	got := formatArgv(argv)
+	got := qemutest.FormatArgv(argv)
 
 	golden := filepath.Join("testdata", "bootspec.golden")
 	if *update {
@@ -277,24 +278,4 @@ func TestBootSpecGolden(t *testing.T) {
 	want, err := os.ReadFile(golden)
 	require.NoError(t, err, "run go test -run TestBootSpecGolden -update")
 	require.Equal(t, string(want), got)
-}
-
-// formatArgv writes an argv one option per line, as the qemu package's
-// golden files do.
-func formatArgv(argv []string) string {
-	var b strings.Builder
-	for i, a := range argv {
-		if strings.ContainsAny(a, " \t") {
-			a = strconv.Quote(a)
-		}
-		switch {
-		case i == 0:
-			b.WriteString(a)
-		case strings.HasPrefix(a, "-"):
-			b.WriteString("\n" + a)
-		default:
-			b.WriteString(" " + a)
-		}
-	}
-	return b.String() + "\n"
 }

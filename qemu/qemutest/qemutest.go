@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -147,4 +148,25 @@ func ShortDir(tb testing.TB) string {
 	}
 	tb.Cleanup(func() { _ = os.RemoveAll(d) })
 	return d
+}
+
+// FormatArgv writes a QEMU argv one option per line with its value,
+// quoting values that hold spaces: the layout of the golden files of the
+// qemu package and of the VM controller.
+func FormatArgv(argv []string) string {
+	var b strings.Builder
+	for i, a := range argv {
+		if strings.ContainsAny(a, " \t") {
+			a = strconv.Quote(a)
+		}
+		switch {
+		case i == 0:
+			b.WriteString(a)
+		case strings.HasPrefix(a, "-"):
+			b.WriteString("\n" + a)
+		default:
+			b.WriteString(" " + a)
+		}
+	}
+	return b.String() + "\n"
 }
