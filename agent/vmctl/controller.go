@@ -117,6 +117,8 @@ type local struct {
 	busy bool
 	// stopping: davit is stopping the instance (its exit is expected).
 	stopping bool
+	// unrecorded is a start whose status write has not landed yet.
+	unrecorded *startFacts
 	// restartedFor is the Restart operation this node started the
 	// instance for (status.restartedBy, known before that write lands).
 	restartedFor string

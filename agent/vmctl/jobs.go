@@ -56,7 +56,7 @@ func (c *Controller) startJob(ctx context.Context, w *world, vm *api.VirtualMach
 	go func() {
 		defer c.wg.Done()
 		defer c.poke()
-		inst, spec, err := c.start(ctx, w, vm)
+		inst, err := c.start(ctx, w, vm)
 		c.mu.Lock()
 		l.busy, l.vm = false, nil
 		if err == nil {
@@ -76,58 +76,77 @@ func (c *Controller) startJob(ctx context.Context, w *world, vm *api.VirtualMach
 		c.watch(ctx, inst)
 		c.log.Info("VM running", "vm", vm.Metadata.Namespace+"/"+vm.Metadata.Name, "pid", inst.PID(),
 			"took", time.Since(now).Round(time.Millisecond))
-		c.writeStarted(context.WithoutCancel(ctx), vm, inst, spec, now, waited, want.RestartFor)
+		facts := &startFacts{spec: inst.Spec(), began: now, ready: time.Now(), waited: waited, restartFor: want.RestartFor}
+		c.mu.Lock()
+		l.unrecorded = facts
+		c.mu.Unlock()
+		c.recordStart(context.WithoutCancel(ctx), vm, l, facts)
 	}()
 }
 
 // start resolves and starts vm.
-func (c *Controller) start(ctx context.Context, w *world, vm *api.VirtualMachine) (*qemu.Instance, qemu.Spec, error) {
+func (c *Controller) start(ctx context.Context, w *world, vm *api.VirtualMachine) (*qemu.Instance, error) {
 	devs, err := c.resolveDevices(ctx, w, vm)
 	if err != nil {
-		return nil, qemu.Spec{}, err
+		return nil, err
 	}
 	host := Host{Accelerator: c.cfg.Accelerator}
 	if class := w.classes[vm.Spec.VirtualMachineClassName]; class != nil && c.cfg.ResolveCPU != nil {
 		if host.CPUModel, err = c.cfg.ResolveCPU(class); err != nil {
-			return nil, qemu.Spec{}, fmt.Errorf("resolve the CPU of class %s: %w", class.Metadata.Name, err)
+			return nil, fmt.Errorf("resolve the CPU of class %s: %w", class.Metadata.Name, err)
 		}
 	}
 	spec, err := BootSpec(vm, host, devs)
 	if err != nil {
-		return nil, qemu.Spec{}, err
+		return nil, err
 	}
-	inst, err := qemu.Start(ctx, c.cfg.QEMU, spec)
-	return inst, spec, err
+	return qemu.Start(ctx, c.cfg.QEMU, spec)
 }
 
-// writeStarted records a started instance: Running, the boot spec, the
-// resources it runs with, its block devices and the launch stats.
-func (c *Controller) writeStarted(ctx context.Context, vm *api.VirtualMachine, inst *qemu.Instance, spec qemu.Spec, began time.Time,
-	waited time.Duration, restartFor string) {
-	now := time.Now()
-	boot, _ := json.Marshal(inst.Spec())
+// startFacts is what a start established, to be recorded in the VM's status.
+type startFacts struct {
+	spec         qemu.Spec // as QEMU runs it (defaults applied)
+	began, ready time.Time
+	waited       time.Duration
+	restartFor   string
+}
+
+// recordStart writes a started instance into the VM's status: Running, the
+// boot spec, the resources it runs with, its block devices, the launch
+// stats and the Restart operation it was started for. Until that write
+// lands (a leader election can refuse it) the facts stay in
+// l.unrecorded and the node pass writes them again.
+func (c *Controller) recordStart(ctx context.Context, vm *api.VirtualMachine, l *local, f *startFacts) {
+	boot, _ := json.Marshal(f.spec)
 	err := c.update(ctx, vm.Metadata.Namespace, vm.Metadata.Name, vm.Metadata.UID, func(v *api.VirtualMachine) bool {
 		if v.Status.NodeName != c.cfg.NodeName {
 			return false
 		}
-		setPhase(&v.Status, api.VMRunning, now)
-		setCond(&v.Status, v.Metadata.Generation, condRunning, api.ConditionTrue, reasonRunning, "", now)
+		setPhase(&v.Status, api.VMRunning, f.ready)
+		setCond(&v.Status, v.Metadata.Generation, condRunning, api.ConditionTrue, reasonRunning, "", f.ready)
 		v.Status.BootSpec = boot
-		v.Status.RestartedBy = restartFor
-		v.Status.Resources = resourcesOf(v, spec)
-		v.Status.BlockDeviceRefs = blockDeviceStatus(v, spec)
+		v.Status.RestartedBy = f.restartFor
+		v.Status.Resources = resourcesOf(v, f.spec)
+		v.Status.BlockDeviceRefs = blockDeviceStatus(v, f.spec)
 		if v.Status.Stats == nil {
 			v.Status.Stats = &api.VMStats{}
 		}
-		v.Status.Stats.LastStartTime = api.NewTime(began)
+		v.Status.Stats.LastStartTime = api.NewTime(f.began)
 		v.Status.Stats.LaunchTimeDuration = &api.VMLaunchTimeDuration{
-			WaitingForDependencies: waited.Round(time.Second).String(),
-			VirtualMachineStarting: now.Sub(began).Round(time.Millisecond).String(),
+			WaitingForDependencies: f.waited.Round(time.Second).String(),
+			VirtualMachineStarting: f.ready.Sub(f.began).Round(time.Millisecond).String(),
 		}
 		v.Status.ObservedGeneration = v.Metadata.Generation
 		return true
 	})
 	c.logErr("write VM running", vm, err)
+	if err == nil {
+		c.mu.Lock()
+		if l.unrecorded == f {
+			l.unrecorded = nil
+		}
+		c.mu.Unlock()
+	}
 }
 
 // writeStartFailed records why a start failed (QEMU's stderr included).

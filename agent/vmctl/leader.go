@@ -37,7 +37,7 @@ func (c *Controller) leaderPass(ctx context.Context) {
 		}
 		if vm.Status.NodeName != "" {
 			if state == nil {
-				state = scheduler.NewState(w.snapshot())
+				state = scheduler.NewState(c.snapshot(w))
 			}
 			c.checkFit(ctx, state, vm, now)
 			continue // the node runs it
@@ -57,7 +57,7 @@ func (c *Controller) leaderPass(ctx context.Context) {
 			continue
 		}
 		if state == nil {
-			state = scheduler.NewState(w.snapshot())
+			state = scheduler.NewState(c.snapshot(w))
 		}
 		node, msg, reason := c.place(state, w, vm)
 		err := c.update(ctx, vm.Metadata.Namespace, vm.Metadata.Name, vm.Metadata.UID, func(v *api.VirtualMachine) bool {

@@ -56,7 +56,7 @@ func (c *Controller) reconcile(ctx context.Context, w *world, vm *api.VirtualMac
 	uid := vm.Metadata.UID
 	l := c.entry(uid)
 	c.mu.Lock()
-	busy, inst, restartedFor, evicting, retryAt := l.busy, l.inst, l.restartedFor, l.evicting, l.retryAt
+	busy, inst, restartedFor, evicting, retryAt, unrecorded := l.busy, l.inst, l.restartedFor, l.evicting, l.retryAt, l.unrecorded
 	l.namespace, l.name = vm.Metadata.Namespace, vm.Metadata.Name
 	c.mu.Unlock()
 	if busy {
@@ -88,6 +88,8 @@ func (c *Controller) reconcile(ctx context.Context, w *world, vm *api.VirtualMac
 		c.stopJob(ctx, vm, want, false)
 	case want.Run && needsRestart(vm, want) && restartedFor != want.RestartFor:
 		c.stopJob(ctx, vm, want, true)
+	case want.Run && unrecorded != nil:
+		c.recordStart(ctx, vm, l, unrecorded)
 	case want.Run:
 		c.markRunning(ctx, vm, l, now)
 		c.refreshUsage(ctx, vm, l, now)

@@ -16,8 +16,6 @@ type world struct {
 	classes map[string]*api.VirtualMachineClass
 	disks   map[string]*api.VirtualDisk // by api.Key(namespace, name)
 	scs     map[string]*api.StorageClass
-	// holders are the nodes whose content store holds each image's blob.
-	holders map[scheduler.ImageKey][]string
 }
 
 // read lists what the passes use from the local state. Objects that do not
@@ -48,23 +46,13 @@ func (c *Controller) read() *world {
 		sc := r.(*api.StorageClass)
 		w.scs[sc.Metadata.Name] = sc
 	})
-	w.holders = map[scheduler.ImageKey][]string{}
-	for _, kind := range []string{api.KindClusterVirtualImage, api.KindVirtualImage} {
-		objs, _ := c.cluster.List(kind, "", nil)
-		for _, o := range objs {
-			var st imagectl.Status
-			if json.Unmarshal(o.Status, &st) == nil && st.Blob != nil && len(st.Blob.Holders) > 0 {
-				w.holders[scheduler.ImageKey{Kind: kind, Namespace: o.Metadata.Namespace, Name: o.Metadata.Name}] = st.Blob.Holders
-			}
-		}
-	}
 	return w
 }
 
 // snapshot is the scheduler's view of w.
-func (w *world) snapshot() *scheduler.Snapshot {
+func (c *Controller) snapshot(w *world) *scheduler.Snapshot {
 	snap := &scheduler.Snapshot{Nodes: w.nodes, VMs: w.vms, Classes: w.classes, Disks: map[string]*scheduler.Disk{},
-		ImageHolders: w.holders}
+		ImageHolders: c.imageHolders()}
 	for key, vd := range w.disks {
 		var sc *api.StorageClass
 		name := vd.Status.StorageClassName
@@ -81,4 +69,21 @@ func (w *world) snapshot() *scheduler.Snapshot {
 		snap.Disks[key] = scheduler.NewDisk(vd, sc, bound)
 	}
 	return snap
+}
+
+// imageHolders lists, per image, the nodes whose content store holds its
+// blob (the scheduler prefers them). Only placement needs it, so the node
+// pass does not read it.
+func (c *Controller) imageHolders() map[scheduler.ImageKey][]string {
+	holders := map[scheduler.ImageKey][]string{}
+	for _, kind := range []string{api.KindClusterVirtualImage, api.KindVirtualImage} {
+		objs, _ := c.cluster.List(kind, "", nil)
+		for _, o := range objs {
+			var st imagectl.Status
+			if json.Unmarshal(o.Status, &st) == nil && st.Blob != nil && len(st.Blob.Holders) > 0 {
+				holders[scheduler.ImageKey{Kind: kind, Namespace: o.Metadata.Namespace, Name: o.Metadata.Name}] = st.Blob.Holders
+			}
+		}
+	}
+	return holders
 }

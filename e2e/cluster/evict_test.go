@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"davit/api"
-	"davit/qemu/qemutest"
 
 	"github.com/stretchr/testify/require"
 )
@@ -16,12 +15,7 @@ import (
 // that matches — at once with restartApprovalMode Automatic, on its next
 // Restart operation with Manual.
 func TestClassNodeSelectorChangeMovesVMs(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a cluster and VMs")
-	}
-	qemutest.NeedQEMU(t)
-	guest := qemutest.Guest(t)
-	c := New(t, 3, Options{})
+	c, guest := vmCluster(t)
 	n0 := c.Nodes[0]
 	for i, nd := range c.Nodes {
 		rack := map[int]string{0: "a", 1: "a", 2: "b"}[i]

@@ -32,12 +32,7 @@ import (
 // bound there), and with runPolicy AlwaysOn comes back after the guest
 // powers itself off.
 func TestVMLifecycle(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a cluster and a VM")
-	}
-	qemutest.NeedQEMU(t)
-	guest := qemutest.Guest(t)
-	c := New(t, 3, Options{})
+	c, guest := vmCluster(t)
 	n0 := c.Nodes[0]
 
 	uploadImage(t, n0, "guest-disk", guest.Disk)
@@ -135,6 +130,18 @@ spec:
 		return err == nil && p != pid2 && alive(p)
 	})
 	require.Equal(t, host.Name, vm.Status.NodeName)
+}
+
+// vmCluster starts the three-node cluster of a VM test, with the test
+// guest built; it skips under -short and without QEMU.
+func vmCluster(t *testing.T) (*Cluster, qemutest.GuestFiles) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a cluster and VMs")
+	}
+	qemutest.NeedQEMU(t)
+	guest := qemutest.Guest(t)
+	return New(t, 3, Options{}), guest
 }
 
 func vmYAML(runPolicy string) string {
@@ -252,10 +259,18 @@ func waitVM(t *testing.T, nd *Node, name string, d time.Duration, cond func(*api
 
 func waitOp(t *testing.T, nd *Node, name string, phase api.VMOPPhase) {
 	t.Helper()
-	require.Eventually(t, func() bool {
-		var op api.VirtualMachineOperation
-		return tryJSON(nd, "vmop", name, &op) && op.Status.Phase == phase
-	}, 30*time.Second, 200*time.Millisecond, "operation %s %s", name, phase)
+	var op api.VirtualMachineOperation
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		op = api.VirtualMachineOperation{}
+		if tryJSON(nd, "vmop", name, &op) && op.Status.Phase == phase {
+			return
+		}
+	}
+	b, _ := json.MarshalIndent(op.Status, "", "  ")
+	var vm api.VirtualMachine
+	tryJSON(nd, "vm", op.Spec.VirtualMachineName, &vm)
+	v, _ := json.MarshalIndent(vm.Status, "", "  ")
+	t.Fatalf("operation %s never reached %s; its status:\n%s\nits VM's status:\n%s", name, phase, b, v)
 }
 
 func readPID(nd *Node, uid string) (int, error) {
