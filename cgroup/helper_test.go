@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -157,5 +156,3 @@ func pidInGroup(t *testing.T, dir string, pid int) bool {
 	}
 	return false
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }

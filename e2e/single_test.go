@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os"
 	"regexp"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -130,12 +129,6 @@ func TestNoResourcesFound(t *testing.T) {
 	_, errOut, code = a.CLI("", "get", "vm", "nope")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errOut, "NotFound")
-}
-
-func sortedLines(s string) []string {
-	l := strings.Split(strings.TrimSpace(s), "\n")
-	sort.Strings(l)
-	return l
 }
 
 // TestSIGTERMShutsDownCleanly: SIGTERM ends the agent with exit code 0,

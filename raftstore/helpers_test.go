@@ -1,7 +1,6 @@
 package raftstore
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -162,10 +161,3 @@ func obj(namespace, name, spec string) *api.Object {
 }
 
 func vm(name, spec string) *api.Object { return obj("default", name, spec) }
-
-func compact(t *testing.T, raw json.RawMessage) string {
-	t.Helper()
-	var b bytes.Buffer
-	require.NoError(t, json.Compact(&b, raw))
-	return b.String()
-}

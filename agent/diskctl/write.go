@@ -34,6 +34,3 @@ func (c *Controller) update(ctx context.Context, namespace, name string, mutate 
 		return d.status, nil
 	})
 }
-
-// sameJSON compares two JSON documents by meaning.
-func sameJSON(a, b []byte) bool { return statusupdate.Same(a, b) }

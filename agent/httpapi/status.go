@@ -47,11 +47,6 @@ func badRequest(format string, args ...any) *Error {
 	return newError(http.StatusBadRequest, "BadRequest", format, args...)
 }
 
-func notFound(kind *api.Kind, name string) *Error {
-	return &Error{Code: http.StatusNotFound, Reason: "NotFound", Kind: kind.Kind, Name: name,
-		Message: fmt.Sprintf("%s %q not found", kind.Plural, name)}
-}
-
 // invalid is a 422 listing every field error.
 func invalid(kind *api.Kind, name string, errs api.FieldErrors) *Error {
 	return &Error{Code: http.StatusUnprocessableEntity, Reason: "Invalid", Kind: kind.Kind, Name: name,

@@ -44,6 +44,3 @@ func mustJSON(st Status) []byte {
 	}
 	return b
 }
-
-// sameJSON compares two JSON documents by meaning.
-func sameJSON(a, b []byte) bool { return statusupdate.Same(a, b) }
