@@ -3,8 +3,8 @@ package agent
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
-	"runtime"
 
 	"davit/agent/vmctl"
 	"davit/api"
@@ -36,9 +36,11 @@ func (a *Agent) vmController() (*vmctl.Controller, error) {
 		a.log.Warn("cgroups unavailable: VMs run without CPU and memory limits", "err", err)
 	} else {
 		cfg.Cgroups = mgr
-		cpus := make([]int, runtime.NumCPU())
-		for i := range cpus {
-			cpus[i] = i
+		// The CPUs the agent may run on (its own Cpus_allowed_list): CPU
+		// numbers need not be 0..N-1 on a host that reserves some.
+		cpus, err := cgroup.ReadCPUsAllowed(os.Getpid())
+		if err != nil {
+			return nil, fmt.Errorf("vms: %w", err)
 		}
 		if cfg.Allocator, err = cgroup.NewAllocator(filepath.Join(a.cfg.DataDir, "dedicated-cpus.json"), cpus, nil); err != nil {
 			return nil, fmt.Errorf("vms: %w", err)
